@@ -137,6 +137,23 @@ export interface Profile {
      * cross-window winner-hash dedup and the one-claim-per-(operator, prompt) rule are unaffected.
      */
     readonly rejectDuplicateRolloutsInGroup: boolean;
+    /**
+     * Reveal body cap (gate A `payload_bytes`, the `/submit` read cap, the worker parse): `'derived'` =
+     * `maxRevealBytes(profile)` (core/protocol/wire.ts: M rollouts × max context × wire bytes per token + fixed
+     * overhead, at most `wire.maxPayloadBytes`); `'flat'` = `wire.maxPayloadBytes` (v4 upstream, 64 MiB).
+     */
+    readonly revealCap: 'derived' | 'flat';
+    /**
+     * A receipt not revealed by its upload deadline is released: its quota unit, receipt count and reserved bytes
+     * come back (core/market/fair-share.ts). v4 upstream keeps them for the rest of the window (false).
+     */
+    readonly releaseUnrevealed: boolean;
+    /**
+     * Per-operator (coldkey) fair share of an env's receipts and bytes: an operator holding receipts may take
+     * another only while capacity stays for every registered operator not yet served (core/market/fair-share.ts).
+     * v4 upstream: false (only the per-hotkey and per-env caps).
+     */
+    readonly fairShare: boolean;
   };
   readonly wire: {
     readonly rolloutsPerGroup: number;
@@ -357,7 +374,7 @@ export const V4: Profile = deepFreeze({
     boxedTokenProbMin: 0.001,
     rewardTolerance: 1e-6,
   },
-  admission: { rejectDuplicateRolloutsInGroup: true },
+  admission: { rejectDuplicateRolloutsInGroup: true, revealCap: 'flat', releaseUnrevealed: false, fairShare: false },
   wire: {
     rolloutsPerGroup: 16,
     minCommitTokens: 32,
@@ -492,7 +509,8 @@ export const DEVNET: Profile = deepFreeze({
   },
   wire: { ...V4.wire, minCommitTokens: 4 },
   // Devnet knob (see Profile.admission): identical correct answers are the norm on the arithmetic task.
-  admission: { ...V4.admission, rejectDuplicateRolloutsInGroup: false },
+  // Devnet admission hardening (issue 11): a derived reveal cap, unrevealed receipts released, per-operator fair share.
+  admission: { ...V4.admission, rejectDuplicateRolloutsInGroup: false, revealCap: 'derived', releaseUnrevealed: true, fairShare: true },
   quotas: { ...V4.quotas, precommitsPerHotkey: 8, receiptsPerEnv: 32, gradingsPerEnv: 32, queuePerEnv: 32, forceSealMinDistinctPrompts: 4 },
   auction: { ...V4.auction, winnersPerEnv: 4, proofWallSeconds: 30, attemptExhaustion: 'shortfall' },
   cooldown: { ...V4.cooldown, indexWindows: 8 },
