@@ -72,7 +72,7 @@ describe('C. the worker, in order', () => {
   });
 
   it('two identical rollouts in a group → HASH_DUPLICATE', async () => {
-    const v4Rule = { profile: { ...DEVNET, admission: { rejectDuplicateRolloutsInGroup: true } } };
+    const v4Rule = { profile: { ...DEVNET, admission: { ...DEVNET.admission, rejectDuplicateRolloutsInGroup: true } } };
     expect((await verdictOf(honest(ALICE, TWIN_ROLLOUTS), ALICE, v4Rule)).reason).toBe(Reason.HASH_DUPLICATE);
     // the devnet profile admits twins: exact short answers make identical correct rollouts the norm
     expect((await verdictOf(honest(ALICE, TWIN_ROLLOUTS))).reason).not.toBe(Reason.HASH_DUPLICATE);

@@ -175,11 +175,11 @@ describe('preflightGroup', async () => {
     expect(preflightGroup(PROFILE, 'nope', await rolloutsFor())?.reason).toBe(Reason.BAD_SCHEMA);
     const twins = await rolloutsFor(5, (r) => defaultPlan(r).map(() => ({ text: '7' })));
     const twinGroup = twins.map((r, m) => (m === 3 ? { ...twins[1]!, truncated: r.truncated } : r));
-    const v4Rule: Profile = { ...PROFILE, admission: { rejectDuplicateRolloutsInGroup: true } };
+    const v4Rule: Profile = { ...PROFILE, admission: { ...PROFILE.admission, rejectDuplicateRolloutsInGroup: true } };
     const dup = preflightGroup(v4Rule, 'arith', twinGroup);
     expect([dup?.reason, dup?.path]).toEqual([Reason.HASH_DUPLICATE, 'rollouts[3].tokens']);
     // the devnet profile admits in-group twins (admission.rejectDuplicateRolloutsInGroup: false)
-    expect(preflightGroup({ ...PROFILE, admission: { rejectDuplicateRolloutsInGroup: false } }, 'arith', twinGroup)).toBeNull();
+    expect(preflightGroup({ ...PROFILE, admission: { ...PROFILE.admission, rejectDuplicateRolloutsInGroup: false } }, 'arith', twinGroup)).toBeNull();
   });
 });
 

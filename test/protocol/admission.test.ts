@@ -26,7 +26,7 @@ const miner = signerFromSeed(sha256(utf8('admission test miner')));
 const honest = mineGroup(setup, lm, miner);
 const fresh = (): Json => JSON.parse(honest.body) as Json;
 /** DEVNET with the v4 in-group duplicate rule on (the devnet turns it off: `admission.rejectDuplicateRolloutsInGroup`). */
-const ctx = { profile: { ...DEVNET, admission: { rejectDuplicateRolloutsInGroup: true } }, randomness: setup.randomness };
+const ctx = { profile: { ...DEVNET, admission: { ...DEVNET.admission, rejectDuplicateRolloutsInGroup: true } }, randomness: setup.randomness };
 
 /** Re-signs every commit and the envelope after a mutation, so only the mutation itself can fail. */
 function resign(req: Json): Json {
