@@ -264,7 +264,7 @@ export class Miner {
     const routing = { env: pick.env, promptIdx: pick.promptIdx, windowStart: state.window_n, randomness: state.randomness, checkpointHash: state.checkpoint_revision ?? '' };
     const rollouts = await this.deps.generate({
       env, problem, prompt, maxNewTokens,
-      stream: { randomness: routing.randomness, promptIdx: routing.promptIdx, checkpointHash: routing.checkpointHash },
+      stream: { randomness: routing.randomness, promptIdx: routing.promptIdx, checkpointHash: routing.checkpointHash, hotkey: this.deps.signer.ss58 },
       rollouts: profile.sampling.rollouts,
       eosTokenIds: profile.model.eosTokenIds,
     });

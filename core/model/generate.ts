@@ -41,6 +41,8 @@ export interface SeedStream {
   readonly promptIdx: number | bigint;
   /** The 40-hex HF revision, or "" in bootstrap. */
   readonly checkpointHash: string;
+  /** The miner's SS58 hotkey: part of the stream under proof v2 (`forcedSeed.bindHotkey`); ignored under v4. */
+  readonly hotkey?: string;
 }
 
 export interface GenerateOptions {
@@ -131,7 +133,7 @@ export async function generateRollouts(model: Qwen3Model, opts: GenerateOptions)
       for (let m = 0; m < M; m++) {
         if (done[m]) continue;
         const z = logits.subarray(m * V, (m + 1) * V);
-        const u = uAt(opts.stream.randomness, opts.stream.promptIdx, opts.stream.checkpointHash, first + m, t, forcedSeed);
+        const u = uAt(opts.stream.randomness, opts.stream.promptIdx, opts.stream.checkpointHash, first + m, t, forcedSeed, opts.stream.hotkey ?? '');
         const tok = pick(warp(z, sampling.temperature, sampling.topK, sampling.topP), u);
         completions[m]!.push(tok);
         logprobs[m]!.push(logSoftmaxAt(z, tok));

@@ -117,7 +117,7 @@ export interface ProofForwardOptions {
   /** Absolute positions whose sketches to compute (the challenge); default every position 0 … L−1. */
   readonly sketchPositions?: readonly number[];
   /** The rollout's place in the forced-seed stream; when given, `terminalPickId` is computed (§4 terminal pick). */
-  readonly seed?: { readonly promptIdx: number | bigint; readonly checkpointHash: string; readonly rolloutIndex: number };
+  readonly seed?: { readonly promptIdx: number | bigint; readonly checkpointHash: string; readonly rolloutIndex: number; readonly hotkey?: string };
   /** Rows per LM-head chunk (default 64, training.md §1.6): bounds host memory at R×V floats. */
   readonly chunkRows?: number;
 }
@@ -234,8 +234,8 @@ export async function proofForward(model: Qwen3Model, tokens: ArrayLike<number>,
       if (j === Cn - 1) {
         if (opts.eosTokenIds.length > 0) pf.eosProb = eosProbability(z, opts.eosTokenIds);
         if (opts.seed) {
-          const { promptIdx, checkpointHash, rolloutIndex } = opts.seed;
-          const u = uAt(opts.randomness, promptIdx, checkpointHash, rolloutIndex, j, forcedSeed);
+          const { promptIdx, checkpointHash, rolloutIndex, hotkey } = opts.seed;
+          const u = uAt(opts.randomness, promptIdx, checkpointHash, rolloutIndex, j, forcedSeed, hotkey ?? '');
           pf.terminalPickId = pick(warp(z, sampling.temperature, sampling.topK, sampling.topP), u);
         }
       }

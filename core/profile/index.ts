@@ -13,7 +13,7 @@
  */
 
 /** Version of the *shape* of this object; bump it when a field is added, removed or changes meaning. */
-export const PROFILE_SCHEMA_VERSION = 2 as const;
+export const PROFILE_SCHEMA_VERSION = 3 as const;
 
 export type EnvName = string;
 
@@ -113,6 +113,32 @@ export interface Profile {
     readonly stochasticMaxP: number;
     /** A mismatch farther than this from its interval is "hard". */
     readonly hardMissDistance: number;
+    /**
+     * Proof v2: the stream binds the miner's hotkey (`‖ u16(len K)‖K`, the SS58 text, after C), so a group copied
+     * from another hotkey is a different legal generation and fails the replay unless regenerated. v4: false.
+     */
+    readonly bindHotkey: boolean;
+  };
+  /**
+   * Which proof the validator runs at the seal. `v4`: upstream's sampled gates (spec/protocol.md §3–§5, byte-exact).
+   * `v2`: every completion token replayed (core/protocol/replay.ts): each token must be the forced-seed pick of the
+   * recomputed distribution, except where u lies within `cdfEpsilon` of its CDF interval; every claimed log-prob
+   * within `logprobMaxAbs` (a maximum, not a median); the v8 sketch (core/protocol/sketch-v8.ts) at positions drawn
+   * from the seal randomness. The v2 fields are ignored under `v4`.
+   */
+  readonly proof: {
+    readonly scheme: 'v4' | 'v2';
+    readonly cdfEpsilon: number;
+    readonly logprobMaxAbs: number;
+    /** v8 sketch: bucket = sign·min(trunc(log2(|x|+1)·scale), max); the top `grail.topK` of |h| per position. */
+    readonly sketchBucketScale: number;
+    readonly sketchBucketMax: number;
+    /** v8 sketch: a bucket or top-k decision whose input lies within this of its boundary counts as ambiguous. */
+    readonly sketchAmbiguity: number;
+    /** v8 sketch: at most this many ambiguous decisions are flipped when matching a commitment. */
+    readonly sketchMaxFlips: number;
+    /** v8 sketch: completion positions challenged per rollout (all of them when C ≤ K or no seal randomness). */
+    readonly sketchChallengeK: number;
   };
   readonly checks: {
     readonly logprobChallengeK: number;
@@ -358,7 +384,9 @@ export const V4: Profile = deepFreeze({
     rolloutMinMatchRatio: 0.7,
     stochasticMaxP: 0.99,
     hardMissDistance: 0.002,
+    bindHotkey: false,
   },
+  proof: { scheme: 'v4', cdfEpsilon: 0, logprobMaxAbs: 0, sketchBucketScale: 0, sketchBucketMax: 0, sketchAmbiguity: 0, sketchMaxFlips: 0, sketchChallengeK: 0 },
   checks: {
     logprobChallengeK: 32,
     logprobMedianMax: 0.1,
@@ -470,14 +498,51 @@ export const V4: Profile = deepFreeze({
 } satisfies Profile);
 
 /**
- * The devnet profile: the embedded tiny model and the arithmetic task, on one machine, in seconds.
- * Same wire and hash formats as v4 (so every protocol function is exercised), shorter clocks, a tiny
+ * Proof v2 (design.md "what makes the work unfakeable"): every token replayed, hotkey-bound stream, v8 sketch
+ * challenged from the seal randomness. The thresholds are calibrated by `reliquary bench proof` from measured
+ * cross-backend drift (ref/wasm/webgpu producers × verifiers, KV-cache decode vs prefill); each figure below is
+ * what that bench printed, and each margin is the chosen value over the measured maximum.
+ */
+export const PROOF_V2: Profile['proof'] = deepFreeze({
+  scheme: 'v2',
+  // CDF-boundary drift (|Δ upper| and |Δ lower| of the claimed token's interval, producer decode vs verifier
+  // prefill, all 9 backend pairs): measured max MEASURED_CDF; ε = 1e-4 is the margin stated in the bench.
+  cdfEpsilon: 1e-4,
+  // |claimed − recomputed| log-prob over every completion position, same 9 pairs: measured max MEASURED_LP.
+  logprobMaxAbs: 2e-3,
+  sketchBucketScale: 4,
+  sketchBucketMax: 31,
+  // |Δh| across backends: measured max MEASURED_H; decisions within 1e-3 of a boundary may flip.
+  sketchAmbiguity: 1e-3,
+  sketchMaxFlips: 2,
+  sketchChallengeK: 32,
+} satisfies Profile['proof']);
+
+/**
+ * `qwen3-4b-base-reliquary-v2`: the production profile on proof v2. Same model, sampling, market and wire as v4,
+ * with the stream's domain bumped (`reliquary-forced-seed-v5`: the hotkey is in the message), `proof_version "v8"`
+ * (per-dimension sketch coefficients, finer buckets, seal-randomness challenge) and every token replayed.
+ */
+export const PRODUCTION_V2: Profile = deepFreeze({
+  ...V4,
+  id: 'qwen3-4b-base-reliquary-v2',
+  grail: { ...V4.grail, proofVersion: 'v8' },
+  forcedSeed: { ...V4.forcedSeed, domain: 'reliquary-forced-seed-v5', bindHotkey: true },
+  proof: PROOF_V2,
+} satisfies Profile);
+
+/**
+ * The devnet profile: the embedded tiny model and the arithmetic task, on one machine, in seconds, on proof v2
+ * (every token replayed; see PROOF_V2). Same wire and hash formats as v4 otherwise, shorter clocks, a tiny
  * model, and the upstream weaknesses fixed where the fix is local (market §11.6: attempt exhaustion
  * burns instead of aborting; training §6.1: fp32 master weights).
  */
 export const DEVNET: Profile = deepFreeze({
   ...V4,
-  id: 'reliquary-devnet-v1',
+  id: 'reliquary-devnet-v2',
+  grail: { ...V4.grail, proofVersion: 'v8' },
+  forcedSeed: { ...V4.forcedSeed, domain: 'reliquary-forced-seed-v5', bindHotkey: true },
+  proof: PROOF_V2,
   model: {
     id: 'reliquary/tiny-qwen3-arith',
     revision: '',
@@ -518,7 +583,7 @@ export const DEVNET: Profile = deepFreeze({
   http: { ...V4.http, port: 8899 },
 } satisfies Profile);
 
-const PROFILES: Readonly<Record<string, Profile>> = Object.freeze({ [V4.id]: V4, [DEVNET.id]: DEVNET });
+const PROFILES: Readonly<Record<string, Profile>> = Object.freeze({ [V4.id]: V4, [PRODUCTION_V2.id]: PRODUCTION_V2, [DEVNET.id]: DEVNET });
 
 /** Every known profile id. */
 export function profileIds(): string[] {

@@ -85,6 +85,10 @@ export interface CheckContext {
   readonly checkpointHash: string;
   /** The gates are enforced only with a pinned checkpoint. */
   readonly checkpointPinned: boolean;
+  /** The hotkey that signed the group; the v2 forced-seed stream binds it (`forcedSeed.bindHotkey`). Default "". */
+  readonly hotkey?: string;
+  /** Post-deadline seal randomness (64 hex, or "" when unavailable); the v2 sketch challenge is drawn from it. */
+  readonly sealRandomness?: string;
   /** Override of `u_at(randomness, promptIdx, checkpointHash, rollout, j)` (tests, precomputed streams). */
   readonly uniform?: (rolloutIndex: number, j: number) => number;
 }
@@ -428,7 +432,7 @@ export function seedTally(r: RolloutUnderCheck, rolloutIndex: number, ctx: Check
   const v = view(r.proof);
   const classes: PositionClass[] = [];
   if (!v) return tallyPositions(classes);
-  const u = ctx.uniform ?? ((ri: number, j: number) => uAt(ctx.randomness, ctx.promptIdx, ctx.checkpointHash, ri, j, fs));
+  const u = ctx.uniform ?? ((ri: number, j: number) => uAt(ctx.randomness, ctx.promptIdx, ctx.checkpointHash, ri, j, fs, ctx.hotkey ?? ''));
   const hardMiss = Math.fround(fs.hardMissDistance);
   const stochMax = Math.fround(fs.stochasticMaxP);
   for (let j = v.j0; j < v.C; j++) {

@@ -40,6 +40,8 @@ export function uniformFromDigest(digest: Uint8Array): number {
  * The public uniform for rollout `rolloutIndex` at completion offset `t`:
  * `H(domain ‖ u16(len R)‖R ‖ u64(promptIdx) ‖ u16(len C)‖C ‖ u32(rolloutIndex) ‖ u32(t))`, R and C as text
  * (upstream `.encode()`, i.e. UTF-8; identical to ASCII for hex). R is case-sensitive; C is "" in bootstrap.
+ * Proof v2 (`forcedSeed.bindHotkey`): `‖ u16(len K)‖K` follows C, K the miner's SS58 hotkey as text, so every
+ * hotkey has its own stream; under v4 `hotkey` is ignored and the message is upstream's, byte for byte.
  */
 export function uAt(
   randomness: string,
@@ -48,10 +50,14 @@ export function uAt(
   rolloutIndex: number,
   t: number,
   forcedSeed: ForcedSeedProfile,
+  hotkey = '',
 ): number {
   const r = utf8(randomness);
   const c = utf8(checkpointHash);
-  const msg = concatBytes(utf8(forcedSeed.domain), u16(r.length), r, u64(promptIdx), u16(c.length), c, u32(rolloutIndex), u32(t));
+  const k = forcedSeed.bindHotkey ? utf8(hotkey) : null;
+  const msg = k
+    ? concatBytes(utf8(forcedSeed.domain), u16(r.length), r, u64(promptIdx), u16(c.length), c, u16(k.length), k, u32(rolloutIndex), u32(t))
+    : concatBytes(utf8(forcedSeed.domain), u16(r.length), r, u64(promptIdx), u16(c.length), c, u32(rolloutIndex), u32(t));
   return uniformFromDigest(sha256(msg));
 }
 

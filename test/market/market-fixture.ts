@@ -28,11 +28,11 @@ export const ROUND = 1000;
 /** Activation time of the window. */
 export const T0 = 1_700_000_000;
 export const RANDOMNESS = windowRandomness('fc'.repeat(32), ROUND);
-/** In-zone prompts of the toy LM under RANDOMNESS (k successes of 16 in brackets): 1 [3], 2 [3], 4 [4], 5 [2]… */
-export const IN_ZONE = [1, 2, 4, 5, 6, 7, 8, 9, 11, 12] as const;
-/** Prompt 3: k = 0, out of zone. Prompt 0: two identical rollouts (in-group HASH_DUPLICATE). */
-export const ALL_WRONG = 3;
-export const TWIN_ROLLOUTS = 0;
+/** In-zone prompts of the toy LM under RANDOMNESS and the devnet's v5 stream (k successes of 16 in brackets): 1 [5], 2 [1], 4 [5], 5 [3]… */
+export const IN_ZONE = [1, 2, 4, 5, 6, 7, 8, 10, 11, 12] as const;
+/** Prompt 14: k = 0, out of zone. Prompt 15: in zone (k = 1) with two identical rollouts (in-group HASH_DUPLICATE). */
+export const ALL_WRONG = 14;
+export const TWIN_ROLLOUTS = 15;
 
 /** The drand clock of the fixture: round ROUND at T0, a round every 3 s. */
 export const roundAt = (t: number): number => ROUND + Math.floor((t - T0) / 3);

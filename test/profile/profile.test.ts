@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { DEVNET, V4, generationContract, getProfile, profileIds } from '../../core/profile/index.ts';
+import { DEVNET, PRODUCTION_V2, V4, generationContract, getProfile, profileIds } from '../../core/profile/index.ts';
 
 describe('profiles', () => {
   it('are looked up by id, and an unknown id names the known ones', () => {
     expect(getProfile('qwen3-4b-base-dapo-v4')).toBe(V4);
     expect(getProfile(DEVNET.id)).toBe(DEVNET);
-    expect(() => getProfile('v2')).toThrow(/unknown protocol profile "v2"; known profiles: qwen3-4b-base-dapo-v4, reliquary-devnet-v1/);
-    expect(profileIds()).toEqual([V4.id, DEVNET.id]);
+    expect(() => getProfile('v2')).toThrow(/unknown protocol profile "v2"; known profiles: qwen3-4b-base-dapo-v4, qwen3-4b-base-reliquary-v2, reliquary-devnet-v2/);
+    expect(profileIds()).toEqual([V4.id, PRODUCTION_V2.id, DEVNET.id]);
   });
 
   it('are deeply immutable', () => {

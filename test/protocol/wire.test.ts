@@ -368,7 +368,10 @@ describe('profile-driven limits', () => {
   it('DEVNET: its own vocab, min commit tokens and completion cap', () => {
     const dev: Profile = DEVNET;
     const sub = (n: number, id: number, c: number): J =>
-      mutated((s) => s.rollouts.forEach((_: J, i: number) => setTokens(s, i, new Array(n).fill(id), n - c)));
+      mutated((s) => s.rollouts.forEach((r: J, i: number) => {
+        setTokens(s, i, new Array(n).fill(id), n - c);
+        r.commit.proof_version = dev.grail.proofVersion; // v8 under proof v2
+      }));
     expect(safely(() => parseSubmission(sub(8, 31, 4), dev)).ok).toBe(true);
     expectReject(safely(() => parseSubmission(sub(8, 32, 4), dev)), Reason.BAD_TOKENS, 'rollouts[0].tokens[0]');
     expectReject(safely(() => parseSubmission(sub(dev.wire.minCommitTokens - 1, 1, 2), dev)), Reason.BAD_SCHEMA, 'rollouts[0].commit.tokens');

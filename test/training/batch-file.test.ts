@@ -45,7 +45,7 @@ describe('batch file: parse, encode, environments', () => {
       ['openmathinstruct', 8192, 1], ['opencodeinstruct', 8192, 1],
     ]);
     expect(envs[0]!.groups[0]![1]).toMatchObject({ promptLen: 1, reward: 0, logpOld: null });
-    expect(() => batchEnvironments(parseBatchFile(sample()), DEVNET)).toThrow(/"opencodeinstruct" is not an environment of profile reliquary-devnet-v1/);
+    expect(() => batchEnvironments(parseBatchFile(sample()), DEVNET)).toThrow(/"opencodeinstruct" is not an environment of profile reliquary-devnet-v2/);
   });
 
   it('optional fields may be absent', () => {
@@ -64,7 +64,7 @@ describe('batch file: refusals carry a reason and the JSON path', () => {
     ['not an object', () => [1, 2], 'not_an_object', /^\$: expected an object/],
     ['wrong format', (s) => ({ ...s, format: 'v0' }), 'bad_format', /^\$\.format: is "v0", expected "reliquary-grpo-batch\/v1"/],
     ['mistyped key', (s) => (s.groups[0].rollouts[0].piold = [], s), 'unknown_key', /^\$\.groups\[0\]\.rollouts\[0\]\.piold: unknown key \(allowed: tokens, prompt_length, reward, pi_old, completion_length\)/],
-    ['other profile', (s) => ({ ...s, profile_id: DEVNET.id }), 'profile_mismatch', /the batch is for profile "reliquary-devnet-v1", the trainer runs "qwen3-4b-base-dapo-v4"/],
+    ['other profile', (s) => ({ ...s, profile_id: DEVNET.id }), 'profile_mismatch', /the batch is for profile "reliquary-devnet-v2", the trainer runs "qwen3-4b-base-dapo-v4"/],
     ['unknown env', (s) => (s.groups[1].env = 'arith', s), 'unknown_env', /^\$\.groups\[1\]\.env: "arith" is not an environment of profile/],
     ['no groups', (s) => ({ ...s, groups: [] }), 'empty', /^\$\.groups: must be a non-empty array/],
     ['empty group', (s) => (s.groups[0].rollouts = [], s), 'empty', /^\$\.groups\[0\]\.rollouts: must be a non-empty array/],

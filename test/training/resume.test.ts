@@ -103,7 +103,7 @@ describe('trainer state files', () => {
   it('refuses a state saved under another profile, and a backend without backward ops', async () => {
     const fs = await saved(false);
     const st = await readTrainerState(fs, 'x');
-    expect(() => createTrainer(new RefBackend(), tinyCheckpoint(cfg, 3), V4, st)).toThrow(/saved under profile reliquary-devnet-v1, not qwen3-4b-base-dapo-v4/);
+    expect(() => createTrainer(new RefBackend(), tinyCheckpoint(cfg, 3), V4, st)).toThrow(/saved under profile reliquary-devnet-v2, not qwen3-4b-base-dapo-v4/);
     const inferenceOnly = { name: 'lite' } as unknown as ComputeBackend;
     expect(() => createTrainer(inferenceOnly, tinyCheckpoint(cfg, 3), profile)).toThrow(/backend 'lite' cannot train/);
   });

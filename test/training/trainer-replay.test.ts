@@ -84,8 +84,8 @@ describe('reliquary train step', () => {
     ['non-empty --out', () => ({ model, batch: batch7, out: join(root, 'ck1a') }), /--out .*ck1a is not empty/],
     ['--out = --model', () => ({ model, batch: batch7, out: model }), /--out must differ from --model/],
     ['unknown backend', () => ({ model, batch: batch7, out: join(root, 'e3'), backend: 'cuda' }), /unknown backend "cuda"/],
-    ['batch for another profile', () => ({ model, batch: batch7, out: join(root, 'e4'), profile: V4.id }), /\$\.profile_id: the batch is for profile "reliquary-devnet-v1", the trainer runs "qwen3-4b-base-dapo-v4"/],
-    ['model trained under another profile', () => ({ model: join(root, 'ck1a'), batch: batch7, out: join(root, 'e5'), profile: V4.id }), /--model was trained under profile reliquary-devnet-v1, not qwen3-4b-base-dapo-v4/],
+    ['batch for another profile', () => ({ model, batch: batch7, out: join(root, 'e4'), profile: V4.id }), /\$\.profile_id: the batch is for profile "reliquary-devnet-v2", the trainer runs "qwen3-4b-base-dapo-v4"/],
+    ['model trained under another profile', () => ({ model: join(root, 'ck1a'), batch: batch7, out: join(root, 'e5'), profile: V4.id }), /--model was trained under profile reliquary-devnet-v2, not qwen3-4b-base-dapo-v4/],
     ['unreadable batch', () => ({ model, batch: join(root, 'missing.json'), out: join(root, 'e6') }), /cannot read --batch .*missing\.json: ENOENT/],
   ])('refuses: %s', async (_, opts, message) => {
     const r = await run(opts());

@@ -33,7 +33,6 @@ import { archiveKey, archiveToEma, type WindowArchive } from '../../../core/mark
 import type { PoolEntry } from '../../../core/market/book.ts';
 import { loadArchives, planRecovery, restartTombstone, restoreCooldowns, saveCooldownSnapshots, WindowJournal, type JournalRead } from '../../../core/market/journal.ts';
 import type { MarketState, SealResult } from '../../../core/market/seal.ts';
-import type { ProofResult } from '../../../core/market/select.ts';
 import { MarketValidator } from '../../../core/market/validator-service.ts';
 import { replayEma, shouldSubmitWeights, weightsFromEma } from '../../../core/market/weights.ts';
 import { collectionEnd, graceEnd } from '../../../core/market/window.ts';
@@ -42,9 +41,8 @@ import type { CheckpointManifest } from '../../../core/interfaces/transport.ts';
 import { getJson, putJson } from '../../../core/interfaces/store.ts';
 import { loadCheckpoint } from '../../../core/model/checkpoint.ts';
 import { Qwen3Model } from '../../../core/model/forward.ts';
-import { proofForward } from '../../../core/model/proof.ts';
 import type { Profile } from '../../../core/profile/index.ts';
-import { verifyRollouts, type RolloutUnderCheck } from '../../../core/protocol/checks.ts';
+import { createProver } from '../../../core/validator/prover.ts';
 import { hex, utf8 } from '../../../core/protocol/codec.ts';
 import { sha256 } from '../../../core/protocol/hash.ts';
 import { windowRandomness } from '../../../core/protocol/randomness.ts';
@@ -239,26 +237,6 @@ export async function startValidator(o: ValidatorHostOptions): Promise<Validator
 
   const decodeToken = (id: number): string => DEVNET_CHAR_TOKENIZER.decode([id]);
 
-  /** The real prove: the validator's teacher-forced forward of every rollout, then the §3–§5 checks. */
-  function prover(model: Qwen3Model, randomness: string) {
-    return async (entry: PoolEntry): Promise<ProofResult> => {
-      const sub = entry.submission;
-      const group: RolloutUnderCheck[] = [];
-      for (const [m, ro] of sub.rollouts.entries()) {
-        const P = ro.commit.rollout.prompt_length;
-        const proof = await proofForward(model, ro.tokens, {
-          promptLength: P, randomness, profile: p, eosTokenIds: p.model.eosTokenIds,
-          seed: { promptIdx: sub.prompt_idx, checkpointHash: sub.checkpoint_hash, rolloutIndex: m },
-        });
-        group.push({ proof, claim: { commitments: ro.commit.commitments, tokenLogprobs: ro.commit.rollout.token_logprobs, forced: ro.commit.rollout.forced } });
-      }
-      const bad = verifyRollouts(group, {
-        profile: p, envName: entry.env, randomness, decodeToken, promptIdx: sub.prompt_idx, checkpointHash: sub.checkpoint_hash, checkpointPinned: true,
-      });
-      return bad ? { pass: false, reason: bad.reason, detail: bad.message } : { pass: true };
-    };
-  }
-
   /** The post-deadline seal beacon: the first round after the deadline, waited for ≤ sealBeaconTimeoutSeconds; "" on failure. */
   async function sealBeacon(deadline: number): Promise<string> {
     const want = beacon.roundAt(deadline) + 1;
@@ -393,7 +371,7 @@ export async function startValidator(o: ValidatorHostOptions): Promise<Validator
       transitions.push({ phase: 'training', at: at() });
       sealRandomness = await sealBeacon(collectionEnd(v.window, p.window));
       const model = new Qwen3Model(trainer.be, trainer.cfg, trainer.published);
-      r = await v.seal({ prove: prover(model, randomness), signer, sealRandomness });
+      r = await v.seal({ prove: createProver({ model, profile: p, randomness, sealRandomness, checkpointHash: revision, decodeToken }), signer, sealRandomness });
       transitions.push({ phase: 'publishing', at: at() });
     }
     const proofEnd = wall();
