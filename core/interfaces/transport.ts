@@ -78,6 +78,21 @@ export interface RevealUpload extends Upload {
   readonly receiptId: string;
 }
 
+/** What `/submit` knows before reading a body byte: the receipt header, the declared length, the arrival stamp. */
+export interface UploadHead {
+  readonly receiptId: string;
+  readonly contentLength: number | null;
+  readonly arrivalTs: number;
+}
+
+/**
+ * The answer to an upload head: read at most `maxBytes` (the receipt's committed `payload_bytes`) and stop reading
+ * at `deadlineTs` (unix seconds), or answer `result` without reading the body.
+ */
+export type UploadPermit =
+  | { readonly ok: true; readonly maxBytes: number; readonly deadlineTs: number }
+  | { readonly ok: false; readonly result: SubmitResult };
+
 /** The checkpoint manifest served at `GET /checkpoint` (market §7). */
 export interface CheckpointManifest {
   readonly checkpoint_n: number;
@@ -107,6 +122,14 @@ export interface ValidatorService {
   precommit(request: SubmissionPrecommitRequest, arrivalTs: number): MaybePromise<PrecommitResult>;
   /** Market §2 B after the header check: receipt, stored outcome, Content-Length, expiry, size and sha256, queue. */
   submit(upload: RevealUpload): MaybePromise<SubmitResult>;
+  /**
+   * Optional: market §2 B up to the body, asked before any body byte of a reveal is read (unknown, consumed or
+   * expired receipt, wrong Content-Length → answered unread). A permit marks the receipt as being uploaded until
+   * `submit` or `uploadAborted` is called for it.
+   */
+  admitUpload?(head: UploadHead): MaybePromise<UploadPermit>;
+  /** Optional: the body of a permitted upload never arrived (the client went away); the receipt is usable again. */
+  uploadAborted?(receiptId: string): MaybePromise<void>;
   /**
    * Optional legacy direct `/submit` (no receipt header). Absent: such requests get PRECOMMIT_REQUIRED without
    * their body being read. Present: its WINDOW_MISMATCH answers HTTP 409 (protocol §8).

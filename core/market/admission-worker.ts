@@ -1,7 +1,9 @@
 /**
  * Admission stages C–F of spec/market.md §2 for one revealed group; the first failure is the verdict.
  *
- * C. `gradeReveal` (the worker; pure over the bytes): strict parse and exactly M rollouts (BAD_SCHEMA) → routing
+ * C. `gradeReveal` (the worker; pure over the bytes): a bounded parse (`parseRevealBody`: size, nesting depth and
+ *    value count within the profile's reveal bounds, then JSON; BAD_SCHEMA) — or `gradeRevealJson` on a value
+ *    that the injected `parseReveal` seam parsed, e.g. off the event loop — then strict schema and exactly M rollouts (BAD_SCHEMA) → routing
  *    fields equal the receipt and every rollout's env is the receipt's (PRECOMMIT_INVALID) → the authentication of
  *    `authenticateSubmission` (envelope, per-rollout commit checks, randomness, in-group duplicates, termination) →
  *    prompt binding `tokens[:P] == encode(prompt)` (PROMPT_MISMATCH) → rewards: recomputed and compared within
@@ -28,7 +30,8 @@ import { hex, utf8 } from '../protocol/codec.ts';
 import { sha256 } from '../protocol/hash.ts';
 import { promptRange } from '../protocol/randomness.ts';
 import { Reason, reject, type Rejection } from '../protocol/reasons.ts';
-import { parseJsonBody, parseSubmissionRequest, type BatchSubmissionRequest, type ParsedSubmission } from '../protocol/wire.ts';
+import { parseRevealBody, type RevealParser } from '../protocol/reveal-body.ts';
+import { parseSubmissionRequest, type BatchSubmissionRequest, type ParsedSubmission } from '../protocol/wire.ts';
 import { AdmissionBook, type PoolEntry, type Receipt, type WindowContext } from './book.ts';
 import { rolloutHash } from './cooldown.ts';
 import { hasAnyBox, rewardLattice, sigmaFloor, uncertainIndices, valueGroup } from './zone.ts';
@@ -66,6 +69,12 @@ export interface WorkerDeps {
   readonly malformedFinalAnswer?: (completionText: string, reward: number) => boolean;
   /** Opposite-reward near-clone detector (market §2 C); none by default. */
   readonly distributionSuspicious?: (group: { readonly tokens: readonly (readonly number[])[]; readonly rewards: readonly number[] }) => Rejection | null;
+  /**
+   * Parses a revealed body within the profile's reveal bounds (core/protocol/reveal-body.ts). Default: the
+   * in-process `parseRevealBody`; a host may run it off the event loop with a time budget
+   * (hosts/node/reveal-parser-pool.ts). A rejection is the verdict (BAD_SCHEMA).
+   */
+  readonly parseReveal?: RevealParser;
 }
 
 /** A group that passed C, before identity and commit. */
@@ -86,13 +95,25 @@ const ROUTING = ['miner_hotkey', 'prompt_idx', 'window_start', 'merkle_root', 'c
 /** Rejections of `authenticateSubmission` that come after every signature verified (termination, force span). */
 const POST_SIGNATURE: ReadonlySet<string> = new Set([Reason.BAD_TERMINATION, Reason.TOKEN_TAMPERED]);
 
-/** Stage C on the exact revealed bytes of `receipt`. Never throws on miner input. */
+const unparsed = (o: Partial<GradeResult>): GradeResult => ({ request: null, authenticated: false, rejection: null, validatorDrop: false, group: null, ...o });
+
+/** Stage C on the exact revealed bytes of `receipt`, parsed in-process within the reveal bounds. Never throws on miner input. */
 export function gradeReveal(receipt: Receipt, body: Uint8Array, ctx: WindowContext, deps: WorkerDeps): GradeResult {
+  const json = parseRevealBody(body, deps.profile);
+  if (!json.ok) return unparsed({ rejection: json.rejection });
+  return gradeRevealJson(receipt, json.value, ctx, deps);
+}
+
+/** A parse failure of the `parseReveal` seam as the worker's answer (nothing authenticated: no claim, no refund). */
+export function parseRejected(rejection: Rejection): GradeResult {
+  return unparsed({ rejection });
+}
+
+/** Stage C from the schema on, over the JSON value of the revealed body. Never throws on miner input. */
+export function gradeRevealJson(receipt: Receipt, json: unknown, ctx: WindowContext, deps: WorkerDeps): GradeResult {
   const { profile: p } = deps;
-  const out = (o: Partial<GradeResult>): GradeResult => ({ request: null, authenticated: false, rejection: null, validatorDrop: false, group: null, ...o });
-  const json = parseJsonBody(body, p.wire.maxPayloadBytes);
-  if (!json.ok) return out({ rejection: json.rejection });
-  const parsed = parseSubmissionRequest(json.value, p);
+  const out = unparsed;
+  const parsed = parseSubmissionRequest(json, p);
   if (!parsed.ok) return out({ rejection: parsed.rejection });
   const request = parsed.value;
   for (const k of ROUTING) {
@@ -100,7 +121,7 @@ export function gradeReveal(receipt: Receipt, body: Uint8Array, ctx: WindowConte
   }
   const stray = request.rollouts.findIndex((r) => r.env_name !== receipt.env);
   if (stray >= 0) return out({ request, rejection: reject(Reason.PRECOMMIT_INVALID, `env_name "${request.rollouts[stray]!.env_name}", precommitted "${receipt.env}"`, `rollouts[${stray}].env_name`) });
-  const auth = authenticateSubmission(json.value, { profile: p, randomness: ctx.randomness });
+  const auth = authenticateSubmission(json, { profile: p, randomness: ctx.randomness });
   if (!auth.ok) return out({ request, authenticated: POST_SIGNATURE.has(auth.rejection.reason), rejection: auth.rejection });
   const rejected = (rejection: Rejection, extra: Partial<GradeResult> = {}): GradeResult => out({ request, authenticated: true, rejection, ...extra });
   return gradeAuthenticated(auth.value, receipt.env, ctx, deps, request, rejected);

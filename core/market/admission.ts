@@ -3,7 +3,7 @@
  * Only the first failure is reported, in exactly the spec's order.
  *
  * A. `precommitGate` (inline, after the wire schema): state OPEN (WINDOW_NOT_ACTIVE) → env served (BAD_SCHEMA) →
- *    window (WINDOW_MISMATCH) → payload_bytes ≤ cap (BAD_SCHEMA) → checkpoint, skipped while none is published
+ *    window (WINDOW_MISMATCH) → payload_bytes ≤ `maxRevealBytes(profile)` (BAD_SCHEMA; core/protocol/reveal-body.ts) → checkpoint, skipped while none is published
  *    (WRONG_CHECKPOINT) → protocol, profile id (PROTOCOL_MISMATCH / GENERATION_CONTRACT_MISMATCH) → precommit
  *    signature (BAD_ENVELOPE_SIGNATURE; costs nothing) → idempotency: the same signature returns the same receipt
  *    → drand round = the validator's round at arrival, zero tolerance (FUTURE_ROUND / STALE_ROUND) → prompt range
@@ -11,28 +11,35 @@
  *    fewer than `groupsPerPrompt` pool groups on the prompt (PROMPT_FULL) → registration snapshot usable
  *    (REGISTRATION_UNAVAILABLE) and hotkey in it (HOTKEY_NOT_REGISTERED) → quota (RATE_LIMITED) → reservation:
  *    arrival ≤ open + collection and not sealed (PRECOMMIT_EXPIRED), receipts per env and per hotkey, byte budget
- *    (BATCH_FILLED). Success: quota +1 and a receipt `{receipt_id, upload_deadline_ts = min(t + grace, open +
+ *    (BATCH_FILLED) → the operator's fair share (RATE_LIMITED; knob `admission.fairShare`, fair-share.ts).
+ *    Before the gates, receipts unrevealed past their deadline are released (knob `admission.releaseUnrevealed`).
+ *    Success: quota +1 and a receipt `{receipt_id, upload_deadline_ts = min(t + grace, open +
  *    collection + grace)}`. A receipt reserves bytes and quota, never a prompt or a slot.
  * B. `revealGate` (the receipt header was present): receipt unknown to this window (PRECOMMIT_INVALID) → already
  *    revealed: its stored outcome, no second enqueue → Content-Length ≠ committed (PRECOMMIT_INVALID) → last byte
  *    after the deadline (PRECOMMIT_EXPIRED) → size or sha256 ≠ committed (PRECOMMIT_INVALID) → env queue full
  *    (BATCH_FILLED) → queued, `submitted`. The first reveal consumes the receipt whatever its answer.
+ *    `uploadGate` runs the part of B that needs no body byte, before the server reads one: unknown receipt, stored
+ *    outcome, an upload of it already in progress (PRECOMMIT_INVALID, not consuming), Content-Length ≠ committed,
+ *    arrival after the deadline; on success it marks the receipt uploading and caps the read at `payload_bytes`.
  *
  * @example
  *   const r = precommitGate(book, window, cfg, request, arrivalTs);
  *   if (r.ok) reply(r.receipt);
  */
 import { registryFreshness } from '../interfaces/chain.ts';
-import type { PrecommitResult, RevealUpload, SubmitResult } from '../interfaces/transport.ts';
+import type { PrecommitResult, RevealUpload, SubmitResult, UploadHead } from '../interfaces/transport.ts';
 import type { Profile } from '../profile/index.ts';
 import { hex } from '../protocol/codec.ts';
 import { sha256 } from '../protocol/hash.ts';
 import { promptRange } from '../protocol/randomness.ts';
 import { Reason, reject, type Rejection } from '../protocol/reasons.ts';
 import { requestPrecommitDigest } from '../protocol/admission.ts';
+import { maxRevealBytes } from '../protocol/reveal-body.ts';
 import { verifySignature } from '../protocol/sr25519.ts';
 import type { SubmissionPrecommitRequest } from '../protocol/wire.ts';
 import { AdmissionBook, type Receipt } from './book.ts';
+import { fairShareGate } from './fair-share.ts';
 import { collectionEnd, revealDeadline, type WindowState } from './window.ts';
 
 /** What the gates need besides the book: the profile, the beacon clock, ids and budgets. */
@@ -71,13 +78,15 @@ export function precommitGate(
   const signed = (r: Rejection): PrecommitOutcome => ({ ...no(r), signed: true, arrivalRound });
 
   if (w.phase !== 'open' || w.windowN !== ctx.window) return unsigned(reject(Reason.WINDOW_NOT_ACTIVE, `the window is ${w.phase}`));
+  if (p.admission.releaseUnrevealed) book.releaseExpired(arrivalTs);
   const size = ctx.envSizes[req.environment];
   if (size === undefined) {
     return unsigned(reject(Reason.BAD_SCHEMA, `environment "${req.environment}" is not served in this window (${Object.keys(ctx.envSizes).join(', ')})`, 'environment'));
   }
   if (req.window_start !== ctx.window) return unsigned(reject(Reason.WINDOW_MISMATCH, `window_start ${req.window_start}, the open window is ${ctx.window}`, 'window_start'));
-  if (req.payload_bytes > p.wire.maxPayloadBytes) {
-    return unsigned(reject(Reason.BAD_SCHEMA, `payload_bytes ${req.payload_bytes} > ${p.wire.maxPayloadBytes}`, 'payload_bytes'));
+  const revealCap = maxRevealBytes(p);
+  if (req.payload_bytes > revealCap) {
+    return unsigned(reject(Reason.BAD_SCHEMA, `payload_bytes ${req.payload_bytes} > ${revealCap}, the largest reveal this profile admits`, 'payload_bytes'));
   }
   if (ctx.checkpointRevision !== '' && req.checkpoint_hash !== ctx.checkpointRevision) {
     return unsigned(reject(Reason.WRONG_CHECKPOINT, `checkpoint_hash "${req.checkpoint_hash}", pinned "${ctx.checkpointRevision}"`, 'checkpoint_hash'));
@@ -112,7 +121,7 @@ export function precommitGate(
   if (reg) return signed(reg);
   const used = book.quota.get(req.miner_hotkey) ?? 0;
   if (used >= p.quotas.precommitsPerHotkey) return signed(reject(Reason.RATE_LIMITED, `${used} of ${p.quotas.precommitsPerHotkey} precommits used this window`));
-  const filled = reservationGate(book, w, cfg, req, arrivalTs);
+  const filled = reservationGate(book, w, cfg, req, arrivalTs) ?? fairShareGate(book, p, cfg.byteBudgetPerEnv, req);
   if (filled) return signed(filled);
 
   const receipt: Receipt = {
@@ -174,10 +183,47 @@ export interface RevealOutcome {
   readonly replay: boolean;
 }
 
+/** What `/submit` may do before reading a body byte: read at most `maxBytes` until `deadlineTs`, or answer `result` unread. */
+export type UploadAdmission =
+  | { readonly ok: true; readonly maxBytes: number; readonly deadlineTs: number }
+  | { readonly ok: false; readonly result: SubmitResult; readonly replay: boolean; readonly consumed: boolean };
+
+const UNKNOWN_RECEIPT = 'unknown receipt, or a receipt of another window';
+
+/**
+ * Gate B up to the body: unknown receipt (PRECOMMIT_INVALID) → stored outcome → an upload already in progress
+ * (PRECOMMIT_INVALID, the receipt stays usable) → Content-Length ≠ committed (PRECOMMIT_INVALID) → arrived after
+ * the deadline or the seal (PRECOMMIT_EXPIRED). The last two consume the receipt, exactly as `revealGate` would
+ * once the body was read. On success the receipt is marked uploading until `revealGate` or `uploadAborted`.
+ */
+export function uploadGate(book: AdmissionBook, head: UploadHead): UploadAdmission {
+  const r = book.receipts.get(head.receiptId);
+  if (!r) return { ok: false, result: no(reject(Reason.PRECOMMIT_INVALID, UNKNOWN_RECEIPT)), replay: false, consumed: false };
+  if (r.revealOutcome) return { ok: false, result: r.revealOutcome, replay: true, consumed: false };
+  if (book.uploading.has(r.id)) {
+    return { ok: false, result: no(reject(Reason.PRECOMMIT_INVALID, 'an upload of this receipt is already in progress; send the body once')), replay: false, consumed: false };
+  }
+  const failed = headFailure(book, r, head.contentLength, head.arrivalTs, 'the upload arrived');
+  if (failed) {
+    r.revealOutcome = failed;
+    r.revealTs = head.arrivalTs;
+    r.state = 'done';
+    return { ok: false, result: failed, replay: false, consumed: true };
+  }
+  book.uploading.add(r.id);
+  return { ok: true, maxBytes: r.request.payload_bytes, deadlineTs: r.uploadDeadlineTs };
+}
+
+/** The body of an admitted upload never arrived (the client went away): the receipt is pending again. */
+export function uploadAborted(book: AdmissionBook, receiptId: string): void {
+  book.uploading.delete(receiptId);
+}
+
 /** Gate B on one reveal; a queued reveal is appended to the env's queue in the book. */
 export function revealGate(book: AdmissionBook, cfg: AdmissionConfig, upload: RevealUpload): RevealOutcome {
   const r = book.receipts.get(upload.receiptId);
-  if (!r) return { result: no(reject(Reason.PRECOMMIT_INVALID, 'unknown receipt, or a receipt of another window')), queued: null, replay: false };
+  if (!r) return { result: no(reject(Reason.PRECOMMIT_INVALID, UNKNOWN_RECEIPT)), queued: null, replay: false };
+  book.uploading.delete(r.id);
   if (r.revealOutcome) return { result: r.revealOutcome, queued: null, replay: true };
   const result = firstRevealFailure(book, cfg, r, upload);
   r.revealOutcome = result ?? { ok: true };
@@ -195,12 +241,20 @@ export function revealGate(book: AdmissionBook, cfg: AdmissionConfig, upload: Re
   return { result: r.revealOutcome, queued: r, replay: false };
 }
 
+/** The checks of B that need no body: Content-Length ≠ committed, then `ts` after the deadline or the seal. */
+function headFailure(book: AdmissionBook, r: Receipt, contentLength: number | null, ts: number, what: string): SubmitResult | null {
+  const want = r.request.payload_bytes;
+  if (contentLength !== want) return no(reject(Reason.PRECOMMIT_INVALID, `Content-Length ${contentLength ?? 'absent'}, committed ${want}`));
+  if (ts > r.uploadDeadlineTs || book.sealed) {
+    return no(reject(Reason.PRECOMMIT_EXPIRED, book.sealed ? `the window sealed before ${what}` : `${what} ${(ts - r.uploadDeadlineTs).toFixed(3)} s after upload_deadline_ts`));
+  }
+  return null;
+}
+
 function firstRevealFailure(book: AdmissionBook, cfg: AdmissionConfig, r: Receipt, u: RevealUpload): SubmitResult | null {
   const want = r.request.payload_bytes;
-  if (u.contentLength !== want) return no(reject(Reason.PRECOMMIT_INVALID, `Content-Length ${u.contentLength ?? 'absent'}, committed ${want}`));
-  if (u.completedTs > r.uploadDeadlineTs || book.sealed) {
-    return no(reject(Reason.PRECOMMIT_EXPIRED, book.sealed ? 'the window sealed before the body finished' : `the body finished ${(u.completedTs - r.uploadDeadlineTs).toFixed(3)} s after upload_deadline_ts`));
-  }
+  const head = headFailure(book, r, u.contentLength, u.completedTs, 'the body finished');
+  if (head) return head;
   if (u.body.byteLength !== want) return no(reject(Reason.PRECOMMIT_INVALID, `body of ${u.body.byteLength} bytes, committed ${want}`));
   if (hex(sha256(u.body)) !== r.request.payload_sha256.toLowerCase()) return no(reject(Reason.PRECOMMIT_INVALID, 'the body sha256 differs from payload_sha256'));
   const inQueue = book.queued.get(r.env) ?? 0;

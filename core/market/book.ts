@@ -4,7 +4,10 @@
  * and bytes), the reveal queue, gradings started, (operator, prompt) claims and the pending pool.
  *
  * The gates that read and write it live in `admission.ts` (A precommit, B reveal) and `admission-worker.ts`
- * (C–F); the seal reads the frozen pool. A book belongs to exactly one window: a receipt of another window is
+ * (C–F); the seal reads the frozen pool. Two sets track what a receipt is doing besides its `state`: `uploading`
+ * (a `/submit` body is being read for it; a second upload is refused) and `released` (not revealed by its upload
+ * deadline, and its quota unit, receipt count and bytes given back: `releaseExpired`, profile knob
+ * `admission.releaseUnrevealed`); a released receipt stays known, so a late reveal still answers PRECOMMIT_EXPIRED. A book belongs to exactly one window: a receipt of another window is
  * simply unknown to it. `WindowContext` is what the window fixed at activation (randomness, rounds, checkpoint,
  * registry snapshot, cooldown predicates); it never changes while the window collects.
  *
@@ -103,6 +106,10 @@ export class AdmissionBook {
   readonly rejects = new Map<string, number>();
   /** The seal snapshot has begun: nothing more enters the pool. */
   sealed = false;
+  /** Receipts whose `/submit` body is being read now. */
+  readonly uploading = new Set<string>();
+  /** Receipts released unrevealed after their upload deadline (their reservations were given back). */
+  readonly released = new Set<string>();
 
   constructor(readonly ctx: WindowContext) {}
 
@@ -134,6 +141,25 @@ export class AdmissionBook {
   /** Upload deadlines of receipts issued but not revealed and not yet expired at `now` (the seal waits on them). */
   pendingDeadlines(now: number): number[] {
     return [...this.receipts.values()].filter((r) => r.state === 'pending' && r.uploadDeadlineTs > now).map((r) => r.uploadDeadlineTs);
+  }
+
+  /**
+   * Releases every receipt still pending (not revealed, no upload in progress) whose upload deadline is before
+   * `now`: its quota unit, its per-env and per-hotkey receipt counts and its reserved bytes come back. Returns how
+   * many were released.
+   */
+  releaseExpired(now: number): number {
+    let n = 0;
+    for (const r of this.receipts.values()) {
+      if (r.state !== 'pending' || r.uploadDeadlineTs >= now || this.uploading.has(r.id) || this.released.has(r.id)) continue;
+      this.released.add(r.id);
+      AdmissionBook.bump(this.quota, r.hotkey, -1);
+      AdmissionBook.bump(this.receiptsPerEnv, r.env, -1);
+      AdmissionBook.bump(this.receiptsPerHotkey, r.hotkey, -1);
+      AdmissionBook.bump(this.bytesPerEnv, r.env, -r.request.payload_bytes);
+      n++;
+    }
+    return n;
   }
 
   /** Reveals queued or grading, over all envs. */

@@ -5,7 +5,10 @@
  *
  * Requests: `precommit` runs gate A inline; `submit` runs gate B and, when the reveal is queued, answers
  * `submitted` at once while an in-process worker grades the queue (C–F) and records the verdicts; `idle()`
- * resolves when the queue is empty. The host drives the window: `open` (READY → OPEN, a fresh book), `sealPoll`
+ * resolves when the queue is empty. `admitUpload` runs the bodiless part of gate B before the server reads a
+ * `/submit` body (unknown, consumed or expired receipts are answered unread; the read is capped at the receipt's
+ * `payload_bytes`); each queued body is parsed through the `parseReveal` seam (default in-process and bounded;
+ * hosts/node/reveal-parser-pool.ts runs it in worker threads with a time budget) before it is graded. The host drives the window: `open` (READY → OPEN, a fresh book), `sealPoll`
  * (keep collecting, wait for receipts, or seal), `freeze` (OPEN → TRAINING: the pool becomes immutable), `seal`
  * (rank, prove, pay, commit the cooldowns, sign the archive; TRAINING → PUBLISHING) and `archived` (PUBLISHING →
  * READY once the archive is enqueued). `/state` answers 503 while no window is installed (READY).
@@ -19,14 +22,15 @@
 import type { RegistrySnapshot } from '../interfaces/chain.ts';
 import { operatorMap } from '../interfaces/chain.ts';
 import type { Environment } from '../interfaces/environment.ts';
-import type { CheckpointManifest, HealthReport, PrecommitResult, RevealUpload } from '../interfaces/transport.ts';
+import type { CheckpointManifest, HealthReport, PrecommitResult, RevealUpload, UploadHead, UploadPermit } from '../interfaces/transport.ts';
 import type { StateResult, SubmitResult, ValidatorService } from '../interfaces/transport.ts';
 import { generationContract, type Profile } from '../profile/index.ts';
 import { Reason, reject } from '../protocol/reasons.ts';
 import type { Signer } from '../protocol/sr25519.ts';
 import type { GrpoBatchState, SubmissionPrecommitRequest, Verdict } from '../protocol/wire.ts';
-import { precommitGate, randomReceiptId, revealGate, type AdmissionConfig } from './admission.ts';
-import { commitReveal, gradeReveal, type GradeResult, type WorkerDeps } from './admission-worker.ts';
+import { inProcessRevealParser, type RevealParser } from '../protocol/reveal-body.ts';
+import { precommitGate, randomReceiptId, revealGate, uploadAborted, uploadGate, type AdmissionConfig } from './admission.ts';
+import { commitReveal, gradeRevealJson, parseRejected, type GradeResult, type WorkerDeps } from './admission-worker.ts';
 import { resetAccumulator } from './accumulator.ts';
 import { AdmissionBook, CLOSED_CONTEXT, type PoolEntry, type Receipt } from './book.ts';
 import { hasRolloutHash, indexCooldownSet, isIndexCooling } from './cooldown.ts';
@@ -90,6 +94,7 @@ export class MarketValidator implements ValidatorService {
   private readonly cfg: AdmissionConfig;
   private readonly deps: WorkerDeps;
   private readonly log: VerdictLog;
+  private readonly parseReveal: RevealParser;
   private readonly counters = { precommits: 0, receipts: 0, reveals: 0, accepted: 0, rejected: 0, windowsSealed: 0, windowsAborted: 0 };
 
   constructor(private readonly o: MarketValidatorOptions) {
@@ -100,6 +105,7 @@ export class MarketValidator implements ValidatorService {
     this.cfg = { profile: o.profile, roundAt: o.roundAt, newReceiptId: () => randomReceiptId(randomBytes), byteBudgetPerEnv: o.byteBudgetPerEnv ?? DEFAULT_BYTE_BUDGET };
     this.deps = { ...o, profile: o.profile, envs: o.envs };
     this.log = new VerdictLog(o.profile.http.verdictRing, o.clock);
+    this.parseReveal = o.parseReveal ?? inProcessRevealParser(o.profile);
   }
 
   /** The FSM state (read-only view). */
@@ -262,6 +268,7 @@ export class MarketValidator implements ValidatorService {
     }
     AdmissionBook.bump(book.rejects, r.rejection.reason);
     if (r.signed) {
+      const guest = !(book.ctx.registry?.neurons.some((n) => n.hotkey === request.miner_hotkey) ?? false);
       this.log.record(request.miner_hotkey, {
         merkle_root: request.merkle_root,
         window_n: book.ctx.window,
@@ -273,9 +280,24 @@ export class MarketValidator implements ValidatorService {
         drand_delta: request.drand_round - r.arrivalRound,
         precommit_arrival_ts: arrivalTs,
         accepted_into_pool: false,
-      });
+      }, guest);
     }
     return { ok: false, rejection: r.rejection };
+  }
+
+  /** Gate B before the body (admission.ts `uploadGate`): read at most `maxBytes` until `deadlineTs`, or answer unread. */
+  admitUpload(head: UploadHead): UploadPermit {
+    const book = this.book ?? new AdmissionBook(CLOSED_CONTEXT);
+    const r = uploadGate(book, head);
+    if (r.ok) return r;
+    this.counters.reveals++;
+    if (r.consumed && !r.result.ok) AdmissionBook.bump(book.rejects, r.result.rejection.reason);
+    return { ok: false, result: r.result };
+  }
+
+  /** The body of an admitted upload never arrived: its receipt may be revealed again. */
+  uploadAborted(receiptId: string): void {
+    if (this.book) uploadAborted(this.book, receiptId);
   }
 
   submit(upload: RevealUpload): SubmitResult {
@@ -329,7 +351,8 @@ export class MarketValidator implements ValidatorService {
       const body = next.body ?? new Uint8Array();
       let graded: GradeResult;
       try {
-        graded = gradeReveal(next, body, book.ctx, this.deps);
+        const json = await this.parseReveal(body);
+        graded = json.ok ? gradeRevealJson(next, json.value, book.ctx, this.deps) : parseRejected(json.rejection);
       } catch (e) {
         // A throw here is the validator's own fault (environment, tokenizer): drop and refund.
         const rejection = reject(Reason.WORKER_DROPPED, `validator fault while grading: ${e instanceof Error ? e.message : String(e)}`);

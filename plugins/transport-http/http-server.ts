@@ -6,7 +6,7 @@
  * Routes, exactly:
  *   GET  /state[?env=]          → GrpoBatchState · 503 {detail:"no_active_window"} · 404 {detail:"unknown_env"}
  *   POST /submit/precommit      → {accepted, reason, receipt_id?, upload_deadline_ts?} · 413 over 16 KiB
- *   POST /submit                → {accepted, reason} · 413 over 64 MiB · 409 legacy direct window mismatch
+ *   POST /submit                → {accepted, reason} · 413 over the reveal cap · 409 legacy direct window mismatch
  *   GET  /verdicts/:hotkey?since= → {verdicts[]}: ascending ts, strictly ts > since, last `verdictRing`, nulls dropped
  *   GET  /checkpoint            → manifest · 404 {detail:"no_checkpoint"}
  *   GET  /health                → {status: ok|degraded, …}
@@ -19,7 +19,11 @@
  *   JSON and the wire schema (BAD_SCHEMA, the offending field named), as upstream parses the request model before
  *   its handler; the service gets the typed request;
  * - `/submit`: without the receipt header answers PRECOMMIT_REQUIRED unread (unless the service has a legacy
- *   `submitDirect`); with it, hands the service the exact bytes, the declared length and both timestamps.
+ *   `submitDirect`); with it, first asks the service's `admitUpload` (if any) about the receipt and the declared
+ *   length, so an unknown, consumed or expired receipt is answered with the body unread (`Connection: close`), and
+ *   an admitted body is read up to the receipt's `payload_bytes` and no later than its upload deadline; then hands
+ *   the service the exact bytes, the declared length and both timestamps. A client that goes away mid-body gives
+ *   the receipt back (`uploadAborted`). The body cap defaults to `maxRevealBytes(profile)`.
  *
  * Refusals are `200 {accepted:false, reason}` except as `httpStatusFor` says (413, 409). Each refusal also
  * carries the human-readable message in the `X-Reliquary-Detail` header (a JSON string, ASCII-escaped), so the
@@ -31,9 +35,10 @@
  */
 import { Hono, type Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { Upload, ValidatorService } from '../../core/interfaces/transport.ts';
+import type { SubmitResult, Upload, ValidatorService } from '../../core/interfaces/transport.ts';
 import { V4, type Profile } from '../../core/profile/index.ts';
 import { HTTP_STATUS, REASON_INFO, Reason, httpStatusFor, reject, type Rejection, type SubmitRoute } from '../../core/protocol/reasons.ts';
+import { maxRevealBytes } from '../../core/protocol/reveal-body.ts';
 import { parseJsonBody, parsePrecommit, type Verdict } from '../../core/protocol/wire.ts';
 import { DETAIL_HEADER, encodeDetail } from './detail.ts';
 
@@ -41,7 +46,7 @@ import { DETAIL_HEADER, encodeDetail } from './detail.ts';
 export interface HttpServerOptions {
   /** Wire schemas, caps, receipt header and verdict ring come from it. */
   profile: Profile;
-  /** `/submit` body cap in bytes (default `profile.wire.maxPayloadBytes`, 64 MiB). */
+  /** `/submit` body cap in bytes (default `maxRevealBytes(profile)`: derived from the profile, or 64 MiB when flat). */
   maxPayloadBytes: number | undefined;
   /** `/submit/precommit` body cap in bytes (default `profile.wire.maxPrecommitBodyBytes`, 16 KiB). */
   maxPrecommitBodyBytes: number | undefined;
@@ -67,25 +72,38 @@ export const HTTP_SERVER_DEFAULTS: Readonly<HttpServerOptions> = Object.freeze({
   },
 });
 
+/** A body read stops this long after its receipt's upload deadline (then the service answers PRECOMMIT_EXPIRED). */
+const UPLOAD_DEADLINE_SLACK_MS = 50;
+
 /** Per-request variables set by the middleware. */
 export type HttpServerEnv = { Variables: { arrivalTs: number } };
 
-/** What a capped body read produced. */
+/** What a capped body read produced; `complete: false` when the read stopped at its time limit. */
 export type CappedBody =
-  | { readonly ok: true; readonly bytes: Uint8Array; readonly declared: number | null }
+  | { readonly ok: true; readonly bytes: Uint8Array; readonly declared: number | null; readonly complete: boolean }
   | { readonly ok: false; readonly rejection: Rejection };
+
+/** The declared `Content-Length`: null when absent, NaN when malformed. */
+function declaredLength(request: Request): number | null {
+  const header = request.headers.get('content-length');
+  return header === null ? null : /^\s*\d{1,15}\s*$/.test(header) ? Number(header) : NaN;
+}
+
+function malformedLength(request: Request): Rejection {
+  return reject(Reason.BAD_SCHEMA, `malformed Content-Length ${JSON.stringify(request.headers.get('content-length'))}`, undefined, 400);
+}
 
 /**
  * Reads `request`'s body, keeping at most `cap` bytes: a declared `Content-Length` above `cap` is refused without
  * reading, and reading stops (the stream is cancelled) as soon as more than `cap` bytes have arrived. Both give
- * BAD_SCHEMA with HTTP 413. A malformed `Content-Length` gives BAD_SCHEMA with HTTP 400.
+ * BAD_SCHEMA with HTTP 413. A malformed `Content-Length` gives BAD_SCHEMA with HTTP 400. With `timeLimitMs`,
+ * reading stops after that long and what arrived is returned with `complete: false`.
  */
-export async function readCappedBody(request: Request, cap: number): Promise<CappedBody> {
-  const header = request.headers.get('content-length');
-  const declared = header === null ? null : /^\s*\d{1,15}\s*$/.test(header) ? Number(header) : NaN;
+export async function readCappedBody(request: Request, cap: number, timeLimitMs?: number): Promise<CappedBody> {
+  const declared = declaredLength(request);
   if (Number.isNaN(declared)) {
     discard(request);
-    return { ok: false, rejection: reject(Reason.BAD_SCHEMA, `malformed Content-Length ${JSON.stringify(header)}`, undefined, 400) };
+    return { ok: false, rejection: malformedLength(request) };
   }
   if (declared !== null && declared > cap) {
     discard(request);
@@ -95,18 +113,29 @@ export async function readCappedBody(request: Request, cap: number): Promise<Cap
   let total = 0;
   if (request.body) {
     const reader = request.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeUp = timeLimitMs === undefined ? null : new Promise<'time'>((resolve) => (timer = setTimeout(() => resolve('time'), Math.min(2 ** 31 - 1, Math.max(0, timeLimitMs)))));
+    try {
+      for (;;) {
+        const next = timeUp ? await Promise.race([reader.read(), timeUp]) : await reader.read();
+        if (next === 'time') {
+          reader.cancel().catch(() => {});
+          return { ok: true, bytes: concat(chunks, total), declared, complete: false };
+        }
+        const { done, value } = next;
+        if (done) break;
       total += value.byteLength;
       if (total > cap) {
         reader.cancel().catch(() => {});
         return { ok: false, rejection: tooLarge(`more than ${cap} bytes`, cap) };
       }
-      chunks.push(value);
+        chunks.push(value);
+      }
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
     }
   }
-  return { ok: true, bytes: concat(chunks, total), declared };
+  return { ok: true, bytes: concat(chunks, total), declared, complete: true };
 }
 
 function tooLarge(got: string, cap: number): Rejection {
@@ -143,7 +172,7 @@ export function selectVerdicts(verdicts: readonly Verdict[], since: number, ring
 export function httpServer(service: ValidatorService, options: Partial<HttpServerOptions> = {}): Hono<HttpServerEnv> {
   const o: HttpServerOptions = { ...HTTP_SERVER_DEFAULTS, ...options };
   const { profile } = o;
-  const payloadCap = o.maxPayloadBytes ?? profile.wire.maxPayloadBytes;
+  const payloadCap = o.maxPayloadBytes ?? maxRevealBytes(profile);
   const precommitCap = o.maxPrecommitBodyBytes ?? profile.wire.maxPrecommitBodyBytes;
   const ring = o.verdictRing ?? profile.http.verdictRing;
   for (const [k, v] of [['maxPayloadBytes', payloadCap], ['maxPrecommitBodyBytes', precommitCap], ['verdictRing', ring]] as const) {
@@ -204,10 +233,38 @@ export function httpServer(service: ValidatorService, options: Partial<HttpServe
       return refuse(c, reject(Reason.PRECOMMIT_REQUIRED, `missing ${header} header`, header), 'submit');
     }
     const route: SubmitRoute = receiptId === '' ? 'direct-submit' : 'submit';
-    const body = await readCappedBody(c.req.raw, payloadCap);
-    if (!body.ok) return refuse(c, body.rejection, route);
-    const r = await handle({ body: body.bytes, contentLength: body.declared, arrivalTs, completedTs: o.clock() });
-    return r.ok ? c.json({ accepted: true, reason: Reason.SUBMITTED }) : refuse(c, r.rejection, route);
+    const answer = (r: SubmitResult): Response => (r.ok ? c.json({ accepted: true, reason: Reason.SUBMITTED }) : refuse(c, r.rejection, route));
+    let cap = payloadCap;
+    let timeLimitMs: number | undefined;
+    const admitted = receiptId !== '' && service.admitUpload !== undefined;
+    if (admitted) {
+      // The receipt before any body byte: a refusal leaves the body unread and the connection closing.
+      const contentLength = declaredLength(c.req.raw);
+      if (Number.isNaN(contentLength)) {
+        discard(c.req.raw);
+        return refuse(c, malformedLength(c.req.raw), route);
+      }
+      const permit = await service.admitUpload!({ receiptId, contentLength, arrivalTs });
+      if (!permit.ok) {
+        discard(c.req.raw);
+        c.header('Connection', 'close');
+        return answer(permit.result);
+      }
+      cap = Math.min(cap, permit.maxBytes);
+      timeLimitMs = (permit.deadlineTs - o.clock()) * 1000 + UPLOAD_DEADLINE_SLACK_MS;
+    }
+    let body: CappedBody;
+    try {
+      body = await readCappedBody(c.req.raw, cap, timeLimitMs);
+    } catch (e) {
+      if (admitted) await service.uploadAborted?.(receiptId);
+      throw e;
+    }
+    if (!body.ok) {
+      if (admitted) await service.uploadAborted?.(receiptId);
+      return refuse(c, body.rejection, route);
+    }
+    return answer(await handle({ body: body.bytes, contentLength: body.declared, arrivalTs, completedTs: o.clock() }));
   });
 
   app.get('/verdicts/:hotkey', async function verdicts(c) {

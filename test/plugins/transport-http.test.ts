@@ -7,6 +7,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { httpServer, decodeDetail, DETAIL_HEADER } from '../../plugins/transport-http/index.ts';
 import type { RevealUpload } from '../../core/interfaces/transport.ts';
+import { maxRevealBytes } from '../../core/protocol/reveal-body.ts';
 import type { SubmissionPrecommitRequest, Verdict } from '../../core/protocol/wire.ts';
 import {
   HOTKEY, MANIFEST, OPEN_STATE, PROFILE, WINDOW, bytes, callsOf, countingStream, fakeService, jsonOfSize, precommitFor,
@@ -15,7 +16,8 @@ import {
 
 const HEADER = PROFILE.wire.precommitHeader;
 const PRECOMMIT_CAP = PROFILE.wire.maxPrecommitBodyBytes; // 16 KiB
-const PAYLOAD_CAP = PROFILE.wire.maxPayloadBytes; // 64 MiB
+/** The `/submit` read cap: derived from the profile (DEVNET: ~284 KiB; flat profiles: 64 MiB). */
+const PAYLOAD_CAP = maxRevealBytes(PROFILE);
 const T0 = 1_700_000_000;
 
 function setup(opts: FakeOptions = {}, server: Parameters<typeof httpServer>[1] = {}) {
@@ -120,7 +122,7 @@ describe('POST /submit/precommit', () => {
   });
 
   it('payload_bytes over the 64 MiB payload cap → BAD_SCHEMA (schema), status 200', async () => {
-    const { res, body: out } = await precommit(setup().app, precommitFor(body, { payload_bytes: PAYLOAD_CAP + 1 }));
+    const { res, body: out } = await precommit(setup().app, precommitFor(body, { payload_bytes: PROFILE.wire.maxPayloadBytes + 1 }));
     expect([res.status, out.reason]).toEqual([200, 'bad_schema']);
   });
 
@@ -224,7 +226,7 @@ describe('POST /submit', () => {
     expect([upload.contentLength, upload.body.length]).toEqual([payload.length + 1, payload.length]);
   });
 
-  it('the body cap (64 MiB): exactly the cap is read and handed over, cap+1 is 413 BAD_SCHEMA', async () => {
+  it('the body cap (maxRevealBytes): exactly the cap is read and handed over, cap+1 is 413 BAD_SCHEMA', async () => {
     const big = new Uint8Array(PAYLOAD_CAP).fill(0x20);
     const { app, service, receipt } = await withReceipt({}, {}, big);
     const exact = await app.request('/submit', reveal(receipt, big, { 'content-length': String(PAYLOAD_CAP) }));
