@@ -79,10 +79,11 @@ export interface JsonBounds {
 }
 
 /**
- * One pass over UTF-8 JSON bytes, outside strings: nesting depth and separator count. Returns the first bound
- * exceeded (BAD_SCHEMA, naming the byte offset), or null. Syntax is left to `JSON.parse`.
+ * One pass over UTF-8 JSON bytes, outside strings: the first nesting deeper than `maxDepth` or separator (`,`)
+ * beyond `maxSeparators`, as a message naming the byte offset; null when neither happens. Syntax is left to
+ * `JSON.parse`. Self-contained (no free variables), so a host can ship its source to a worker as is.
  */
-export function scanJsonBounds(bytes: Uint8Array, bounds: JsonBounds): Rejection | null {
+export function jsonBoundsViolation(bytes: Uint8Array, maxDepth: number, maxSeparators: number): string | null {
   let depth = 0;
   let separators = 0;
   let inString = false;
@@ -95,24 +96,37 @@ export function scanJsonBounds(bytes: Uint8Array, bounds: JsonBounds): Rejection
     }
     if (c === 0x22) inString = true;
     else if (c === 0x5b || c === 0x7b) {
-      if (++depth > bounds.maxDepth) return reject(Reason.BAD_SCHEMA, `JSON nested deeper than ${bounds.maxDepth} levels at byte ${i}; a submission nests at most ${SUBMISSION_MAX_DEPTH}`);
+      if (++depth > maxDepth) return `JSON nested deeper than ${maxDepth} levels at byte ${i}; a submission nests at most ${maxDepth}`;
     } else if (c === 0x5d || c === 0x7d) depth--;
-    else if (c === 0x2c && ++separators > bounds.maxSeparators) {
-      return reject(Reason.BAD_SCHEMA, `more than ${bounds.maxSeparators} JSON values (byte ${i}); a submission of this profile holds at most that many`);
+    else if (c === 0x2c && ++separators > maxSeparators) {
+      return `more than ${maxSeparators} JSON values at byte ${i}; a submission of this profile holds at most that many`;
     }
   }
   return null;
 }
 
+/** `jsonBoundsViolation` as a BAD_SCHEMA rejection, or null. */
+export function scanJsonBounds(bytes: Uint8Array, bounds: JsonBounds): Rejection | null {
+  const bad = jsonBoundsViolation(bytes, bounds.maxDepth, bounds.maxSeparators);
+  return bad === null ? null : reject(Reason.BAD_SCHEMA, bad);
+}
+
+/** The bounds a reveal of `p` is scanned with. */
+export function revealBounds(p: Profile): JsonBounds {
+  return { maxDepth: SUBMISSION_MAX_DEPTH, maxSeparators: maxRevealValues(p) };
+}
+
+/** A body over the reveal cap of `p` (BAD_SCHEMA, HTTP 413), or null. */
+export function revealTooLarge(body: Uint8Array, p: Profile): Rejection | null {
+  const cap = maxRevealBytes(p);
+  return body.byteLength > cap ? reject(Reason.BAD_SCHEMA, `body is ${body.byteLength} bytes, expected at most ${cap} bytes`, undefined, HTTP_STATUS.PAYLOAD_TOO_LARGE) : null;
+}
+
 /** Parses a reveal body within the bounds of `p`: size (HTTP 413), depth and value count (BAD_SCHEMA), then JSON. */
 export function parseRevealBody(body: Uint8Array, p: Profile): ParseResult<unknown> {
-  const cap = maxRevealBytes(p);
-  if (body.byteLength > cap) {
-    return { ok: false, rejection: reject(Reason.BAD_SCHEMA, `body is ${body.byteLength} bytes, expected at most ${cap} bytes`, undefined, HTTP_STATUS.PAYLOAD_TOO_LARGE) };
-  }
-  const bad = scanJsonBounds(body, { maxDepth: SUBMISSION_MAX_DEPTH, maxSeparators: maxRevealValues(p) });
+  const bad = revealTooLarge(body, p) ?? scanJsonBounds(body, revealBounds(p));
   if (bad) return { ok: false, rejection: bad };
-  return parseJsonBody(body, cap);
+  return parseJsonBody(body, maxRevealBytes(p));
 }
 
 /**
