@@ -63,8 +63,25 @@ export function promptRange(
   range: Pick<Profile['promptRange'], 'size'>,
 ): readonly [number, number] {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`promptRange: n=${n} is not a non-negative integer`);
-  if (n <= range.size) return [0, n];
+  const [lo, hi] = promptRangeBig(randomness, env, BigInt(n), range);
+  return [Number(lo), Number(hi)];
+}
+
+/**
+ * {@link promptRange} over arbitrary-precision integers: upstream's `universe_n` is a Python int, so any n ≥ 0 is
+ * a valid input (the conformance vectors include n beyond 2^53). Same maths, exact for every n.
+ * @example promptRangeBig(R, 'openmathinstruct', 2n ** 64n + 3n, V4.promptRange) // [lo, lo + 5000n]
+ */
+export function promptRangeBig(
+  randomness: string,
+  env: string,
+  n: bigint,
+  range: Pick<Profile['promptRange'], 'size'>,
+): readonly [bigint, bigint] {
+  if (n < 0n) throw new RangeError(`promptRange: n=${n} is not a non-negative integer`);
+  const size = BigInt(range.size);
+  if (n <= size) return [0n, n];
   const seed = sha256(concatBytes(utf8('prompt-range/v1|'), utf8(env), utf8('|'), utf8(randomness)));
-  const lo = Number(readUBE(seed, 0, 8) % BigInt(n - range.size));
-  return [lo, lo + range.size];
+  const lo = readUBE(seed, 0, 8) % (n - size);
+  return [lo, lo + size];
 }

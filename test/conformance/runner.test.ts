@@ -21,7 +21,7 @@ describe('the shipped vectors', () => {
 
   it('cover every §11 function and the GRPO vectors', () => {
     const fns = new Set(runConformance(readFileSync(VECTORS, 'utf8')).tallies.map((t) => t.fn));
-    for (const fn of ['math_reward', 'extract_boxed', 'code_extract', 'prf', 'indices_from_root', 'indices_from_root_in_range', 'r_vec', 'bucket', 'sketch', 'u_at', 'pick', 'commitments_hash', 'commit_binding', 'envelope_digest', 'precommit_digest', 'window_randomness', 'drand_round', 'prompt_range', 'dedup_hash', 'merkle_root', 'grpo_advantages', 'surrogate', 'overlong_penalty']) {
+    for (const fn of ['math_reward', 'extract_boxed', 'code_extract', 'prf', 'indices_from_root', 'indices_from_root_in_range', 'r_vec', 'bucket', 'sketch', 'u_at', 'pick', 'commitments_hash', 'commit_binding', 'envelope_digest', 'precommit_digest', 'window_randomness', 'drand_round', 'prompt_range', 'dedup_hash', 'merkle_root', 'grpo_advantages', 'surrogate', 'overlong_penalty', 'zone_value']) {
       expect(fns, fn).toContain(fn);
     }
   });
@@ -81,6 +81,87 @@ describe('malformed files exit 2 and say what and where', () => {
   });
 });
 
+describe('zone_value is the gated utility (market §4)', () => {
+  const zone = (rewards: number[], expected: number, bootstrap?: boolean) =>
+    runConformance(file([{ fn: 'zone_value', args: bootstrap === undefined ? { rewards } : { rewards, bootstrap }, expect: expected }]));
+  // [0, x] has μ = σ = x/2 exactly, so these sit 1 ulp under, at and 1 ulp over the steady floor 0.24.
+  const under = 0.47999999999999993; // nextafter(0.48, 0): σ = 0.23999999999999996
+  const over = 0.48000000000000004; // nextafter(0.48, 1): σ = 0.24000000000000002
+
+  it('is 0 one ulp under σ_min = 0.24 (the ungated value no longer passes)', () => {
+    expect(zone([0, under], 0).failed).toBe(0);
+    const r = zone([0, under], 0.1824);
+    expect(r.failed).toBe(1);
+    expect(r.lines[1]).toMatch(/case 0: expected 0\.1824 got 0$/);
+  });
+
+  it('values σ exactly at the floor and just over it', () => {
+    expect(zone([0, 0.48], 0.1824).failed).toBe(0);
+    expect(zone([0, 0, 0.48, 0.48], 0.1824).failed).toBe(0);
+    expect(zone([0, over], 0.1824).failed).toBe(0);
+    expect(zone([1, ...Array<number>(15).fill(0)], 0.22693261794184083).failed).toBe(0);
+  });
+
+  it('uses the bootstrap floor 0.22 only when the args say "bootstrap": true', () => {
+    expect(zone([0, 0.46], 0).failed).toBe(0);
+    expect(zone([0, 0.46], 0, false).failed).toBe(0);
+    expect(zone([0, 0.46], 0.1771, true).failed).toBe(0);
+    expect(zone([0, 0.42], 0, true).failed).toBe(0);
+  });
+
+  it('fails σ under ε even in bootstrap', () => {
+    expect(zone(Array<number>(16).fill(0), 0).failed).toBe(0);
+    expect(zone(Array<number>(16).fill(1), 0, true).failed).toBe(0);
+  });
+
+  it('calls a non-boolean "bootstrap" malformed', () => {
+    const r = runConformance(file([{ fn: 'zone_value', args: { rewards: [0, 0.48], bootstrap: 1 }, expect: 0.1824 }]));
+    expect(r.exitCode).toBe(2);
+    expect(r.lines.join('\n')).toMatch(/cases\[0\]\.args\.bootstrap: expected a boolean, got number/);
+  });
+});
+
+describe('prompt_range takes n beyond 2^53 (Python ints are unbounded)', () => {
+  const R = '5f'.repeat(32);
+  const pr = (env: string, n: string, expected: string) =>
+    runConformance(`{"version":1,"cases":[{"fn":"prompt_range","args":{"randomness":"${R}","env":"${env}","n":${n}},"expect":${expected}}]}`);
+
+  it('computes the range exactly for n = 2^60+7, 2^64+3 and 2^53+1', () => {
+    for (const [env, n, want] of [
+      ['openmathinstruct', '1152921504606846983', '[192381080186277531,192381080186282531]'],
+      ['openmathinstruct', '18446744073709551619', '[11721596126254697361,11721596126254702361]'],
+      ['code_contests', '18446744073709551619', '[17399066378314124440,17399066378314129440]'],
+      ['openmathinstruct', '9007199254740993', '[3229895843170468,3229895843175468]'],
+    ] as const) {
+      const r = pr(env, n, want);
+      expect(r.malformed, n).toEqual([]);
+      expect(r.failed, n).toBe(0);
+      expect(r.exitCode, n).toBe(0);
+    }
+  });
+
+  it('prints big values exactly, as Python would, on a mismatch', () => {
+    const r = pr('openmathinstruct', '18446744073709551619', '[11721596126254697362,11721596126254702362]');
+    expect(r.exitCode).toBe(1);
+    expect(r.lines[1]).toBe(
+      '  case 0: expected [11721596126254697362,11721596126254702362] got [11721596126254697361,11721596126254702361]',
+    );
+  });
+
+  it('compares big ints exactly, never through a rounded float', () => {
+    // 192381080186277531 rounds to the float 192381080186277536 (printed 1.9238108018627754e17): not equal.
+    expect(pr('openmathinstruct', '1152921504606846983', '[1.9238108018627754e17,192381080186282531]').failed).toBe(1);
+    expect(pr('openmathinstruct', '1152921504606846983', '[192381080186277536,192381080186282531]').failed).toBe(1);
+  });
+
+  it('still keeps small n on the plain path and calls a non-integer n malformed', () => {
+    expect(pr('openmathinstruct', '100000', '[37361,42361]').failed).toBe(0);
+    const r = pr('openmathinstruct', '"big"', '[0,0]');
+    expect(r.exitCode).toBe(2);
+    expect(r.lines.join('\n')).toMatch(/cases\[0\]\.args\.n: expected an integer, got string/);
+  });
+});
+
 describe('the bundled CLI', () => {
   let dir = '';
   beforeAll(() => {
@@ -104,5 +185,13 @@ describe('the bundled CLI', () => {
     const missing = cli('conformance', join(dir, 'missing.json'));
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/cannot read/);
+  });
+
+  it('prints a big prompt_range result with its exact digits', () => {
+    const big = join(dir, 'big.json');
+    writeFileSync(big, `{"version":1,"cases":[{"fn":"prompt_range","args":{"randomness":"${'5f'.repeat(32)}","env":"openmathinstruct","n":18446744073709551619},"expect":[0,5000]}]}`);
+    const r = cli('conformance', big);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('expected [0,5000] got [11721596126254697361,11721596126254702361]');
   });
 });

@@ -5,7 +5,7 @@ import { commitBindingDigest, envelopeDigest, hashCommitments, precommitDigest }
 import { hex } from '../../core/protocol/codec.ts';
 import { dedupHash, legacyMerkleLeaf, legacyMerkleRoot, selectionDigest } from '../../core/protocol/hashes.ts';
 import { parsePyJson, PyFloat, type PyJson } from '../../core/protocol/pyjson.ts';
-import { drandRound, promptRange, windowRandomness } from '../../core/protocol/randomness.ts';
+import { drandRound, promptRangeBig, windowRandomness } from '../../core/protocol/randomness.ts';
 import { HAS_PYTHON, runPython } from './python-oracle.ts';
 
 const MERKLE_VECTOR =
@@ -70,7 +70,11 @@ describe('test/vectors/protocol.json cases for these modules', () => {
       ),
     window_randomness: (a) => windowRandomness(a.beacon_randomness as string, a.round as number),
     drand_round: (a) => drandRound(Number(a.t), V4.drand),
-    prompt_range: (a) => [...promptRange(a.randomness as string, a.env as string, a.n as number, V4.promptRange)],
+    // n is a Python int (vectors go beyond 2^53): exact bigint maths, safe results compared as numbers.
+    prompt_range: (a) =>
+      promptRangeBig(a.randomness as string, a.env as string, BigInt(a.n as number | bigint), V4.promptRange).map((x) =>
+        x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x,
+      ),
     dedup_hash: (a) => dedupHash(a.tokens as number[]),
     merkle_root: (a) => legacyMerkleRoot(a.leaves as { tokens: PyJson; reward: PyJson; commit: PyJson }[]),
   };

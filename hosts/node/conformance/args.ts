@@ -78,6 +78,24 @@ export class ArgReader {
     return n;
   }
 
+  /**
+   * An integer of any size, exactly (Python ints are unbounded; the vector parser keeps ints beyond 2^53 as
+   * bigint). An integral float is accepted as {@link int} accepts it.
+   */
+  bigint(key: string): bigint {
+    const v = this.get(key);
+    if (typeof v === 'bigint') return v;
+    const n = v instanceof PyFloat ? v.value : v;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n)) this.fail(key, 'an integer', v);
+    return BigInt(n);
+  }
+
+  bool(key: string): boolean {
+    const v = this.get(key);
+    if (typeof v !== 'boolean') this.fail(key, 'a boolean', v);
+    return v;
+  }
+
   float(key: string): number {
     const v = this.get(key);
     const n = numberOf(v);

@@ -11,10 +11,10 @@ import { indicesFromRoot, indicesFromRootInRange } from '../../../core/protocol/
 import { bucket, rVec, sketchFromBuckets, sketchFromHidden } from '../../../core/protocol/sketch.ts';
 import { pick, uAt } from '../../../core/protocol/sampling.ts';
 import { commitBindingDigest, envelopeDigest, hashCommitments, precommitDigest } from '../../../core/protocol/bindings.ts';
-import { drandRound, promptRange, windowRandomness } from '../../../core/protocol/randomness.ts';
+import { drandRound, promptRangeBig, windowRandomness } from '../../../core/protocol/randomness.ts';
 import { dedupHash, legacyMerkleRoot } from '../../../core/protocol/hashes.ts';
 import { grpoAdvantages, overlongPenalty, surrogate } from '../../../core/training/grpo.ts';
-import { zoneValue } from '../../../core/market/zone.ts';
+import { gatedUtility } from '../../../core/market/zone.ts';
 import { extractBoxed } from '../../../plugins/env-math/extract.ts';
 import { mathReward } from '../../../plugins/env-math/grader.ts';
 import { codeExtract } from '../../../plugins/env-code/extract.ts';
@@ -30,6 +30,10 @@ export interface ConformanceFunction {
 const GRPO_TOLERANCE: FloatRule = { kind: 'tolerance', abs: 1e-9, rel: 1e-6 };
 
 const asHex = (x: Uint8Array | string): string => (typeof x === 'string' ? x.toLowerCase() : hex(x));
+
+/** A Python int as the vector parser represents one: a number when safe, else a bigint (printed exactly). */
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const pyInt = (x: bigint): number | bigint => (x >= -MAX_SAFE && x <= MAX_SAFE ? Number(x) : x);
 
 function envelopeFields(a: ArgReader) {
   return {
@@ -109,7 +113,8 @@ export const CONFORMANCE_FUNCTIONS: Readonly<Record<string, ConformanceFunction>
   drand_round: { floats: EXACT, run: (a) => drandRound(a.float('t'), V4.drand) },
   prompt_range: {
     floats: EXACT,
-    run: (a) => promptRange(a.str('randomness'), a.str('env'), a.int('n'), V4.promptRange),
+    // n is a Python int upstream (unbounded): read it exactly and compute in bigint.
+    run: (a) => promptRangeBig(a.str('randomness'), a.str('env'), a.bigint('n'), V4.promptRange).map(pyInt),
   },
   dedup_hash: { floats: EXACT, run: (a) => asHex(dedupHash(a.ints('tokens'))) },
   merkle_root: {
@@ -120,7 +125,15 @@ export const CONFORMANCE_FUNCTIONS: Readonly<Record<string, ConformanceFunction>
   grpo_advantages: { floats: GRPO_TOLERANCE, run: (a) => grpoAdvantages(a.floats('rewards'), V4.grpo.advantageEpsilon) },
   overlong_penalty: { floats: GRPO_TOLERANCE, run: (a) => overlongPenalty(a.int('length'), a.int('cap'), a.int('soft')) },
   surrogate: { floats: GRPO_TOLERANCE, run: (a) => surrogate(a.float('ratio'), a.float('advantage'), V4.grpo) },
-  zone_value: { floats: GRPO_TOLERANCE, run: (a) => zoneValue(a.floats('rewards'), V4.zone.delta) },
+  // Upstream's gated utility (market §4): σ·(1−μ)^δ, or 0 when σ < ε or σ < the floor (0.24; 0.22 with
+  // "bootstrap": true).
+  zone_value: {
+    floats: GRPO_TOLERANCE,
+    run: (a) => {
+      const bootstrap = a.has('bootstrap') && a.bool('bootstrap');
+      return gatedUtility(a.floats('rewards'), bootstrap ? V4.zone.sigmaMinBootstrap : V4.zone.sigmaMin, V4.zone);
+    },
+  },
   math_reward: { floats: EXACT, run: (a) => mathReward(a.str('completion'), a.str('ground_truth')) },
   extract_boxed: { floats: EXACT, run: (a) => extractBoxed(a.str('text')) },
   code_extract: { floats: EXACT, run: (a) => codeExtract(a.str('text')) },
