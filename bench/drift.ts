@@ -267,7 +267,7 @@ async function forwardAll(model: Qwen3Model, seqs: readonly Int32Array[]) {
     const targets = new Int32Array(s.length);
     targets.set(s.subarray(1));
     const f = await model.forward(s, 1, s.length, { targets });
-    out.push({ hidden: f.hidden, logprobs: f.logprobs!, sketches: await sketchesOf(model, s, DRIFT_RANDOMNESS, DEVNET.grail) });
+    out.push({ hidden: f.hidden, logprobs: f.logprobs!, sketches: await sketchesOf(model, s, DRIFT_RANDOMNESS, DEVNET) });
   }
   return out;
 }

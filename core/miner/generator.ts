@@ -33,7 +33,7 @@ export type GenerateFn = (request: GenerateRequest) => Promise<readonly Generate
 /** `GenerateFn` over `generateRollouts` on the model `model()` returns at call time. */
 export function modelGenerator(
   model: () => Qwen3Model,
-  profile: Pick<Profile, 'sampling' | 'forcedSeed' | 'grail'>,
+  profile: Pick<Profile, 'sampling' | 'forcedSeed' | 'grail' | 'proof'>,
   onProgress?: (p: GenerationProgress, request: GenerateRequest) => void,
 ): GenerateFn {
   return function generateWithModel(request: GenerateRequest) {

@@ -49,7 +49,7 @@ export interface GenerateOptions {
   /** Prompt token ids, P ≥ 1. */
   readonly prompt: ArrayLike<number>;
   /** Sampling (T, top-k, top-p, M = rollouts), forced-seed domain and GRAIL constants. */
-  readonly profile: Pick<Profile, 'sampling' | 'forcedSeed' | 'grail'>;
+  readonly profile: Pick<Profile, 'sampling' | 'forcedSeed' | 'grail' | 'proof'>;
   /** Rollouts M (default profile.sampling.rollouts). */
   readonly rollouts?: number;
   /** rollout_index of the first rollout (default 0): rollout m uses index firstRollout + m. */
@@ -157,7 +157,7 @@ export async function generateRollouts(model: Qwen3Model, opts: GenerateOptions)
     const tokens = new Int32Array(P + completions[m]!.length);
     tokens.set(prompt);
     tokens.set(completions[m]!, P);
-    const commitments = await sketchesOf(model, tokens, opts.stream.randomness, grail);
+    const commitments = await sketchesOf(model, tokens, opts.stream.randomness, opts.profile);
     out.push({
       rolloutIndex: first + m,
       tokens,

@@ -26,10 +26,11 @@
 import type { Profile } from '../profile/index.ts';
 import { pick, uAt, warp } from '../protocol/sampling.ts';
 import { rVec } from '../protocol/sketch.ts';
+import { rVecV8, sketchCandidatesV8, sketchesV8 } from '../protocol/sketch-v8.ts';
 import type { Qwen3Model } from './forward.ts';
 
 /** The profile fields the proof forward reads. */
-export type ProofProfile = Pick<Profile, 'grail' | 'sampling' | 'forcedSeed'>;
+export type ProofProfile = Pick<Profile, 'grail' | 'sampling' | 'forcedSeed' | 'proof'>;
 
 /** The reductions of one logits row for the token `tok` (see the file header). */
 export interface RowStats {
@@ -134,6 +135,8 @@ export interface ProofForward {
   readonly vocabSize: number;
   /** §3 "recomputes each sketch from its own forward pass": the sketch at absolute position i, holes elsewhere. */
   readonly sketches: (number | undefined)[];
+  /** Proof v2: the v8 sketches accepted at each completion position (base first; `sketchCandidatesV8`), holes elsewhere. */
+  readonly sketchCandidates?: (number[] | undefined)[];
   /** §5 `chosen_p[j] = softmax(fp32 logits[P+j−1]/T)[tok]`, full vocabulary, no top-k/p (training §1.7 pi_old). */
   readonly chosenProb: Float32Array;
   /** §5 Logprobs / training §1.6: `log_softmax(raw fp32 logits[P+j−1])[tok]` as `logit − logsumexp`. */
@@ -153,11 +156,17 @@ export interface ProofForward {
   readonly terminalPickId: number | null;
 }
 
-/** The GRAIL sketches (L) of every position of one sequence: batch-1 cache-less forward, `sketchForward` (§3). */
-export async function sketchesOf(model: Qwen3Model, tokens: Int32Array, randomness: string, grail: ProofProfile['grail']): Promise<Int32Array> {
-  const hidden = model.hiddenForward(tokens, 1, tokens.length);
+/**
+ * The GRAIL sketches (L) of every position of one sequence, the miner's commitments: batch-1 cache-less forward, then
+ * v7 (`sketchForward` on the backend, §3) or, under proof v2, v8 (core/protocol/sketch-v8.ts on the downloaded rows).
+ */
+export async function sketchesOf(model: Qwen3Model, tokens: Int32Array, randomness: string, profile: Pick<Profile, 'grail' | 'proof'>): Promise<Int32Array> {
+  const { grail } = profile;
+  const L = tokens.length;
+  const hidden = model.hiddenForward(tokens, 1, L);
   try {
-    return await model.be.sketchForward(hidden, rVec(randomness, grail), 1, tokens.length, model.cfg.C, grail);
+    if (profile.proof.scheme === 'v2') return sketchesV8(await model.be.download(hidden), L, model.cfg.C, rVecV8(randomness, model.cfg.C, profile), profile);
+    return await model.be.sketchForward(hidden, rVec(randomness, grail), 1, L, model.cfg.C, grail);
   } finally {
     model.be.dispose(hidden);
   }
@@ -185,21 +194,34 @@ export async function proofForward(model: Qwen3Model, tokens: ArrayLike<number>,
   for (const p of positions) if (!(Number.isInteger(p) && p >= 0 && p < L)) throw new RangeError(`proofForward: sketch position ${p} outside [0, ${L})`);
 
   const { grail, sampling, forcedSeed } = opts.profile;
+  const v2 = opts.profile.proof.scheme === 'v2';
   const hidden = model.hiddenForward(ids, 1, L);
   let hiddenHost: Float32Array;
-  let all: Int32Array;
+  let all: Int32Array | null = null;
   try {
-    all = await be.sketchForward(hidden, rVec(opts.randomness, grail), 1, L, C, grail);
+    if (!v2) all = await be.sketchForward(hidden, rVec(opts.randomness, grail), 1, L, C, grail);
     hiddenHost = await be.download(hidden);
   } finally {
     be.dispose(hidden);
   }
   const sketches: (number | undefined)[] = new Array<number | undefined>(L);
-  for (const p of positions) sketches[p] = all[p]!;
+  let sketchCandidates: (number[] | undefined)[] | undefined;
+  if (all) {
+    for (const p of positions) sketches[p] = all[p]!;
+  } else {
+    // v8: every completion position (the seal randomness picks which are challenged; rows are cheap next to the LM head)
+    const r = rVecV8(opts.randomness, C, opts.profile);
+    sketchCandidates = new Array<number[] | undefined>(L);
+    for (let i = P; i < L; i++) {
+      const cands = sketchCandidatesV8(hiddenHost.subarray(i * C, (i + 1) * C), r, opts.profile);
+      sketchCandidates[i] = cands;
+      sketches[i] = cands[0];
+    }
+  }
 
   const Cn = L - P;
   const pf = {
-    tokens: Array.from(ids), promptLength: P, vocabSize: V, sketches,
+    tokens: Array.from(ids), promptLength: P, vocabSize: V, sketches, sketchCandidates,
     chosenProb: new Float32Array(Cn).fill(NaN), chosenLogprob: new Float32Array(Cn).fill(NaN),
     argmaxProb: new Float32Array(Cn).fill(NaN), argmaxId: new Int32Array(Cn).fill(-1),
     cdfLower: new Float32Array(Cn).fill(NaN), cdfUpper: new Float32Array(Cn).fill(NaN),

@@ -254,7 +254,7 @@ export async function makeTinyArith(be: ComputeBackend, opts: MakeTinyOptions): 
 export interface PassAtOneOptions {
   readonly env: LeveledEnvironment;
   readonly tokenizer: Tokenizer;
-  readonly profile: Pick<Profile, 'sampling' | 'forcedSeed' | 'grail' | 'environments'>;
+  readonly profile: Pick<Profile, 'sampling' | 'forcedSeed' | 'grail' | 'proof' | 'environments'>;
   /** Held-out problems per level (taken from the start of each level's band). */
   readonly perLevel: number;
   /** Forced-seed rollouts per problem. */

@@ -20,6 +20,7 @@
 import { indicesFromRoot, indicesFromRootInRange } from './indices.ts';
 import { reject, Reason, type ReasonCode, type Rejection } from './reasons.ts';
 import { forcedSeedGate, median, quantile, tallyPositions, uAt, type PositionClass, type SeedTally } from './sampling.ts';
+import { verifyRolloutsV2 } from './replay.ts';
 import { checkSketches, type SketchCommitment } from './sketch.ts';
 import type { EnvironmentProfile, Profile } from '../profile/index.ts';
 
@@ -37,6 +38,8 @@ export interface ProofForward {
    * the challenged positions `indicesFromRoot(tokens, randomness, L, min(32, L))`; other entries may be holes.
    */
   readonly sketches: readonly (number | undefined)[];
+  /** Proof v2: the v8 sketches the validator accepts at absolute position i (its own first; core/protocol/sketch-v8.ts). */
+  readonly sketchCandidates?: readonly (readonly number[] | undefined)[];
   /** `softmax(fp32 logits[P+j−1] / T)[tok]` over the full vocabulary (no top-k/p). */
   readonly chosenProb: ArrayLike<number>;
   /** `log_softmax(raw fp32 logits[P+j−1])[tok]`, i.e. logit − logsumexp, without temperature. */
@@ -473,9 +476,11 @@ const AFTER_TERMINATION = [checkForceSpan, checkLogprobs, checkDistribution, che
  * All proof checks of a group in §5 order; the first failure, or null. Per rollout: GRAIL, EOS padding,
  * termination (then the truncation budget: more than `maxTruncatedPerGroup` cap hits without an authenticated
  * EOS → BAD_TERMINATION), force span, logprob, distribution, boxed, token auth, all-token auth. Then the
- * forced-seed gates over every rollout.
+ * forced-seed gates over every rollout. Under proof v2 (`profile.proof.scheme`) the group goes to `verifyRolloutsV2`
+ * (core/protocol/replay.ts) instead: every token replayed, the v8 sketch.
  */
 export function verifyRollouts(group: readonly RolloutUnderCheck[], ctx: CheckContext): Rejection | null {
+  if (ctx.profile.proof.scheme === 'v2') return verifyRolloutsV2(group, ctx);
   if (!Array.isArray(group)) return reject(Reason.GRAIL_FAIL, 'malformed group: not an array', 'rollouts');
   const budget = env(ctx)?.maxTruncatedPerGroup ?? 0;
   let truncated = 0;
