@@ -521,7 +521,8 @@ export const PROOF_V2: Profile['proof'] = deepFreeze({
 /**
  * `qwen3-4b-base-reliquary-v2`: the production profile on proof v2. Same model, sampling, market and wire as v4,
  * with the stream's domain bumped (`reliquary-forced-seed-v5`: the hotkey is in the message), `proof_version "v8"`
- * (per-dimension sketch coefficients, finer buckets, seal-randomness challenge) and every token replayed.
+ * (per-dimension sketch coefficients, finer buckets, seal-randomness challenge), every token replayed, and the
+ * hardened admission of the devnet (a reveal cap derived from the profile, unrevealed receipts released, fair share).
  */
 export const PRODUCTION_V2: Profile = deepFreeze({
   ...V4,
@@ -529,6 +530,8 @@ export const PRODUCTION_V2: Profile = deepFreeze({
   grail: { ...V4.grail, proofVersion: 'v8' },
   forcedSeed: { ...V4.forcedSeed, domain: 'reliquary-forced-seed-v5', bindHotkey: true },
   proof: PROOF_V2,
+  // Admission hardened against squatting and oversized reveals (issue 11): derived reveal cap, release, fair share.
+  admission: { ...V4.admission, revealCap: 'derived', releaseUnrevealed: true, fairShare: true },
 } satisfies Profile);
 
 /**
