@@ -97,7 +97,7 @@ export interface ValidatorNodeOptions {
   /** Prefix of legacy `window-N.json` activation markers read at recovery (none by default). */
   legacyActivatedPrefix: string | undefined;
   /** Test hook: true → throw a `ValidatorCrash` at that boundary (the node must then be discarded). */
-  crashAt: ((point: CrashPoint, window: number) => boolean) | undefined;
+  crashAt: ((point: CrashPoint, window: number) => boolean | Promise<boolean>) | undefined;
 }
 
 export const VALIDATOR_DEFAULTS: Readonly<ValidatorNodeOptions> = Object.freeze({
@@ -242,8 +242,8 @@ export class ValidatorNode {
     this.deps.onEvent?.({ kind: 'log', line });
   }
 
-  private crash(point: CrashPoint, window: number): void {
-    if (this.o.crashAt?.(point, window)) throw new ValidatorCrash(point, window);
+  private async crash(point: CrashPoint, window: number): Promise<void> {
+    if (this.o.crashAt && (await this.o.crashAt(point, window))) throw new ValidatorCrash(point, window);
   }
 
   /** Runs one window to READY (or finishes one a restart found sealed) and reports it. */
@@ -272,7 +272,7 @@ export class ValidatorNode {
       const b = await beacon.latest();
       [openedAt, revision, randomness] = [clock(), v.checkpoint()?.revision ?? '', windowRandomness(b.randomness, b.round)];
       await this.r.journal.activate({ window, randomness, opened_at: openedAt, open_round: b.round, checkpoint_revision: revision });
-      this.crash('activated', window);
+      await this.crash('activated', window);
       v.open({ now: openedAt, openRound: b.round, randomness, registry });
       this.log(`validator: window ${window} OPEN (round ${b.round}, checkpoint ${v.checkpoint()?.checkpoint_n ?? 0})`);
     }
@@ -305,7 +305,7 @@ export class ValidatorNode {
       r = await v.seal({ prove: () => ({ pass: true }), signer, sealRandomness: '' });
     } else {
       pool = Object.values(v.freeze(clock())).reduce((a, e) => a + e.length, 0);
-      this.crash('frozen', window);
+      await this.crash('frozen', window);
       transitions.push({ phase: 'training', at: at() });
       sealRandomness = await this.sealBeacon(collectionEnd(v.window, p.window));
       r = await this.prove(window, revision, randomness, sealRandomness);
@@ -317,7 +317,7 @@ export class ValidatorNode {
       seal: sealFacts(r, { transitions, trigger, poolSize: pool, checkpointRevision: revision, sealRandomness, collect: collectEnd - openedAt, proof: clock() - collectEnd }),
     };
     await putProgress(this.deps.store, signer.ss58, rec);
-    this.crash('sealed', window);
+    await this.crash('sealed', window);
     return this.finish(rec, resumed ? 'journal' : null, true);
   }
 
@@ -403,7 +403,7 @@ export class ValidatorNode {
       if (live && rec.batch) v.resetAccumulator(); // market §5: the accumulator is reset after every training attempt
       rec = { ...rec, stage: 'trained', train, publishDue, trainSeconds: clock() - t0 };
       await putProgress(store, hot, rec);
-      this.crash('trained', w);
+      await this.crash('trained', w);
     }
     if (rec.stage === 'trained') {
       const t0 = clock();
@@ -417,7 +417,7 @@ export class ValidatorNode {
       }
       rec = { ...rec, stage: 'published', published: pub, trainSeconds: rec.trainSeconds + clock() - t0 };
       await putProgress(store, hot, rec);
-      this.crash('published', w);
+      await this.crash('published', w);
     }
     const key = archiveKey(hot, w);
     if (rec.stage === 'published') {
@@ -428,7 +428,7 @@ export class ValidatorNode {
       if (live) v.archived();
       rec = { ...rec, stage: 'archived' };
       await putProgress(store, hot, rec);
-      this.crash('archived', w);
+      await this.crash('archived', w);
     }
     if (rec.stage === 'archived') {
       this.archived.set(w, rec.archive);
@@ -436,7 +436,7 @@ export class ValidatorNode {
         ? await submitWeights(this.deps.chain, p, this.archived.values(), { window: w, burnUid: this.deps.uid, every: this.o.weightsEvery, leadBlocks: this.o.weightsLeadBlocks }, this.lastEpoch)
         : null;
       if (weights) this.lastEpoch = weights.epochId;
-      this.crash('weights', w);
+      await this.crash('weights', w);
       rec = { ...rec, stage: 'done', weights };
       await putProgress(store, hot, rec);
       await this.pruneProgress(rec);

@@ -48,7 +48,7 @@ export interface ValidatorHostOptions {
   /** `weightsEvery: 'epoch'`: submit when at most this many blocks remain in the epoch (default 10). */
   readonly weightsLeadBlocks?: number;
   /** Test hook: crash the node at a step boundary (`ValidatorNodeOptions.crashAt`). */
-  readonly crashAt?: (point: CrashPoint, window: number) => boolean;
+  readonly crashAt?: (point: CrashPoint, window: number) => boolean | Promise<boolean>;
   /** Every node event (proofs, window reports), besides the log lines. */
   readonly onEvent?: (e: ValidatorEvent) => void;
 }
