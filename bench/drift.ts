@@ -13,9 +13,12 @@
  *                    and dishonest miners validated on Y: `other-model` (an honest run of a different checkpoint:
  *                    the shipped weights plus seeded noise), `random-sketch` (ref's tokens, random commitments),
  *                    `sketch=0` (ref's tokens, every commitment 0). Per pair: share of sketch positions within the v4
- *                    tolerance and 10× / 100× tighter, max and p99 circular sketch distance, median logprob
- *                    deviation expm1|Δ|, forced-seed exact-match ratio (all completion positions), and the verdict of
+ *                    tolerance and 10× / 100× tighter (proof v2: the v8 candidate match, then exact equality in
+ *                    both tighter columns, completion positions only), max and p99 circular sketch distance (of the
+ *                    raw values under v8, which has no distance), median logprob deviation expm1|Δ|, forced-seed exact-match ratio (all completion positions), and the verdict of
  *                    `verifyRollouts` (DEVNET profile, checkpoint pinned) per group: accepted, or the reason code.
+ *
+ * The validator's side is core/validator/prover.ts: `proofGroup` is its `proofRecords`, `validateGroup` its `proveGroup`.
  *
  * Rows are `{bench, backend, shape, value, unit}` as in `bench kernels`; `backend` is `X` (forward table) or
  * `X→Y` (pairs). The rows of both tables are what `--json` prints.
@@ -25,11 +28,12 @@ import { loadCheckpoint } from '../core/model/checkpoint.ts';
 import { parseQwen3Config, type Qwen3Config } from '../core/model/config.ts';
 import { Qwen3Model } from '../core/model/forward.ts';
 import { generateRollouts, type Rollout } from '../core/model/generate.ts';
-import { proofForward, sketchesOf } from '../core/model/proof.ts';
+import { sketchesOf } from '../core/model/proof.ts';
 import { mulberry32, type LeveledEnvironment } from '../core/model/tiny.ts';
 import { disposeQwen3Weights, uploadQwen3Weights, type HostTensor } from '../core/model/weights.ts';
 import { DEVNET, type Profile } from '../core/profile/index.ts';
 import { verifyRollouts, type CheckContext, type RolloutUnderCheck } from '../core/protocol/checks.ts';
+import { checkContextOf, proofRecords, proveGroup, type ProverContext, type ProverGroup } from '../core/validator/prover.ts';
 import type { Rejection } from '../core/protocol/reasons.ts';
 import { median, quantile, uAt } from '../core/protocol/sampling.ts';
 import { sketchDistance, sketchTolerance } from '../core/protocol/sketch.ts';
@@ -48,32 +52,43 @@ export const TINY_MODEL_DIR = 'models/tiny-arith';
 export interface Group {
   readonly promptIdx: number;
   readonly rollouts: readonly Rollout[];
+  /** The hotkey that generated and signs it (the v2 stream binds it); default "". */
+  readonly hotkey?: string;
 }
 
-/** The validator's check context for a devnet arith group (checkpoint pinned: the forced-seed gates are enforced). */
-export function devnetCheckContext(promptIdx: number, randomness: string, profile: Profile = DEVNET): CheckContext {
+/** The validator's window for a devnet arith group (bootstrap checkpoint "", no seal randomness). */
+function windowOf(randomness: string, profile: Profile): Omit<ProverContext, 'model'> {
+  return { profile, randomness, checkpointHash: '', decodeToken: (id) => DEVNET_CHAR_TOKENIZER.decode([id]) };
+}
+
+function proverContextOf(model: Qwen3Model, randomness: string, profile: Profile): ProverContext {
+  return { model, ...windowOf(randomness, profile) };
+}
+
+/** A bench group as core/validator/prover.ts reads it. */
+function proverGroupOf(g: Group): ProverGroup {
   return {
-    profile, envName: 'arith', randomness, promptIdx, checkpointHash: '', checkpointPinned: true,
-    decodeToken: (id) => DEVNET_CHAR_TOKENIZER.decode([id]),
+    env: 'arith', promptIdx: g.promptIdx, hotkey: g.hotkey ?? '',
+    rollouts: g.rollouts.map((r) => ({
+      tokens: Array.from(r.tokens), promptLength: r.promptLength,
+      commitments: Array.from(r.commitments, (sketch) => ({ sketch })), tokenLogprobs: Array.from(r.logprobs),
+    })),
   };
 }
 
-/** The validator's side: one proof forward per rollout on `model`, paired with the miner's claims. */
-export async function proofGroup(model: Qwen3Model, g: Group, randomness: string, profile: Profile = DEVNET): Promise<RolloutUnderCheck[]> {
-  const out: RolloutUnderCheck[] = [];
-  for (const [m, r] of g.rollouts.entries()) {
-    const proof = await proofForward(model, r.tokens, {
-      promptLength: r.promptLength, randomness, profile, eosTokenIds: profile.model.eosTokenIds,
-      seed: { promptIdx: g.promptIdx, checkpointHash: '', rolloutIndex: m },
-    });
-    out.push({ proof, claim: { commitments: Array.from(r.commitments, (sketch) => ({ sketch })), tokenLogprobs: Array.from(r.logprobs) } });
-  }
-  return out;
+/** The validator's check context for a devnet arith group (checkpoint pinned: the forced-seed gates are enforced). */
+export function devnetCheckContext(promptIdx: number, randomness: string, profile: Profile = DEVNET, hotkey = ''): CheckContext {
+  return checkContextOf({ env: 'arith', promptIdx, hotkey }, windowOf(randomness, profile));
 }
 
-/** `verifyRollouts` of a group on a validator model: null (accepted) or the rejection. */
+/** The validator's side: one proof forward per rollout on `model` (the prover's `proofRecords`), paired with the miner's claims. */
+export async function proofGroup(model: Qwen3Model, g: Group, randomness: string, profile: Profile = DEVNET): Promise<RolloutUnderCheck[]> {
+  return proofRecords(proverGroupOf(g), proverContextOf(model, randomness, profile));
+}
+
+/** The prover's verdict on a group (`proveGroup`): null (accepted) or the rejection. */
 export async function validateGroup(model: Qwen3Model, g: Group, randomness: string, profile: Profile = DEVNET): Promise<Rejection | null> {
-  return verifyRollouts(await proofGroup(model, g, randomness, profile), devnetCheckContext(g.promptIdx, randomness, profile));
+  return proveGroup(proverGroupOf(g), proverContextOf(model, randomness, profile));
 }
 
 /** The tiny model's config and tensors from a checkpoint directory. */
@@ -128,6 +143,7 @@ export function benchPrompts(perLevel: number, env: LeveledEnvironment = envArit
 /** Pair statistics of groups under one validator's proof forwards. */
 async function pairRows(validator: Qwen3Model, groups: readonly Group[], label: string, shape: string, profile: Profile): Promise<BenchRow[]> {
   const { grail, forcedSeed } = profile;
+  const v8 = profile.proof.scheme === 'v2';
   const dists: number[] = [];
   const pass = [0, 0, 0];
   const devs: number[] = [];
@@ -138,9 +154,16 @@ async function pairRows(validator: Qwen3Model, groups: readonly Group[], label: 
     const checked = await proofGroup(validator, g, DRIFT_RANDOMNESS, profile);
     checked.forEach(({ proof, claim }, m) => {
       claim.commitments.forEach((c, i) => {
-        const d = sketchDistance(c.sketch as number, proof.sketches[i]!, grail);
+        const mine = proof.sketches[i];
+        if (mine === undefined) return; // v8 recomputes completion positions only
+        const d = sketchDistance(c.sketch as number, mine, grail);
         dists.push(d);
-        [1, 10, 100].forEach((k, n) => { if (d <= Math.trunc(sketchTolerance(i, grail) / k)) pass[n]!++; });
+        if (v8) {
+          if (proof.sketchCandidates?.[i]?.includes(c.sketch as number)) pass[0]!++;
+          if (d === 0) { pass[1]!++; pass[2]!++; }
+        } else {
+          [1, 10, 100].forEach((k, n) => { if (d <= Math.trunc(sketchTolerance(i, grail) / k)) pass[n]!++; });
+        }
       });
       const C = proof.tokens.length - proof.promptLength;
       for (let j = 0; j < C; j++) {

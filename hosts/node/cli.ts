@@ -12,6 +12,7 @@ import { modelScoreCommand } from './commands/model.ts';
 import { modelInspectCommand, modelMakeTinyCommand } from './commands/model-make.ts';
 import { modelGenerateCommand, type ModelGenerateOptions } from './commands/model-generate.ts';
 import { benchDriftCommand, type BenchDriftFlags } from '../../bench/drift.ts';
+import { benchProofCommand, type BenchProofFlags } from '../../bench/proof.ts';
 import { trainStepCommand } from './commands/train.ts';
 import { trainCommand, type TrainOptions } from './commands/train-loop.ts';
 import { benchTrainCommand, type BenchTrainFlags } from '../../bench/train.ts';
@@ -105,6 +106,19 @@ bench
   .option('--backends <list>', 'comma-separated subset of ref,wasm,webgpu')
   .action(async (opts: BenchDriftFlags) => {
     process.exitCode = await benchDriftCommand(opts);
+  });
+
+bench
+  .command('proof')
+  .description('forgery table: every attack of issue 11 through admission and the prover, honest false rejects over the 9 backend pairs, calibration and cost')
+  .option('--json', 'print {profile, attacks, honest, calibration, cost, notes} as JSON')
+  .option('--quick', 'wasm only, 6 groups per attack (well under a minute)')
+  .option('--profile <id>', 'protocol profile (a non-tiny profile lends its proof to the devnet model)')
+  .option('--model <dir>', 'checkpoint directory', 'models/tiny-arith')
+  .option('--backends <list>', 'comma-separated subset of ref,wasm,webgpu for the honest matrix')
+  .option('--groups <n>', 'groups per attack row (default 500, --quick 6)')
+  .action(async (opts: BenchProofFlags) => {
+    process.exitCode = await benchProofCommand(opts);
   });
 
 const model = program.command('model').description('Qwen3 checkpoints');
