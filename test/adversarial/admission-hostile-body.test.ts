@@ -96,7 +96,7 @@ describe('a 64 MiB nested-array reveal from a registered hotkey', () => {
     });
     const honest = (async () => {
       const p = (await (await fetch(`${url}/submit/precommit`, { method: 'POST', body: JSON.stringify(precommitForBody(ALICE, honestBody)) })).json()) as { receipt_id: string };
-      return (await fetch(`${url}/submit`, { method: 'POST', headers: { [header]: p.receipt_id }, body: utf8(honestBody) })).json();
+      return (await fetch(`${url}/submit`, { method: 'POST', headers: { [header]: p.receipt_id }, body: honestBody })).json();
     })();
     const health = pollHealth(url, Promise.all([attack, honest]));
 
