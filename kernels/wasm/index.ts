@@ -6,6 +6,11 @@
  *
  * It also implements the training `BackwardOps` (core/compute/backward.ts; kernels in assembly/backward.ts).
  *
+ * Threads: `createThreadedWasmBackend` runs the same kernels on several threads over one shared memory
+ * (kernels-threads.wasm; kernels/wasm/threads.ts). The heavy ops (matmul, attention, the LM head, the backward GEMMs,
+ * the elementwise ops over large inputs) split their outputs over the threads and equal the single-thread results bit
+ * for bit; small ops (decode-sized) run on the calling thread alone, where waking the helpers would cost more.
+ *
  * Limits: wasm32 addresses 4 GiB, so every tensor together must fit in 4 GiB (a Qwen3-4B in bf16 does not).
  *
  * @example
@@ -19,6 +24,7 @@ import { sketchConstants } from '../../core/compute/sketch.ts';
 import type { GrailProfile } from '../../core/protocol/sketch.ts';
 import { TensorBase } from '../../core/compute/tensor.ts';
 import * as v from '../../core/compute/validate.ts';
+import { controlBytes, KernelThreadPool, splitRange, type SpawnKernelThread } from './threads.ts';
 
 /** The exports of kernels.wasm (see kernels/wasm/assembly/index.ts). Pointers are byte offsets. */
 interface KernelExports {
@@ -26,11 +32,16 @@ interface KernelExports {
   PACK_BYTES: WebAssembly.Global;
   heapBase(): number;
   matmul(out: number, inp: number, w: number, N: number, C: number, OC: number, wBf16: number, scratch: number): void;
+  matmulRange(out: number, inp: number, w: number, N: number, C: number, OC: number, wBf16: number, scratch: number, o0: number, o1: number): void;
   rmsnorm(out: number, inp: number, weight: number, N: number, C: number, eps: number): void;
   rope(out: number, inp: number, cos: number, sin: number, B: number, T: number, NH: number, HD: number): void;
   attention(
     out: number, q: number, k: number, v: number,
     B: number, T: number, NH: number, NKV: number, HD: number, past: number, S: number, scores: number,
+  ): void;
+  attentionRange(
+    out: number, q: number, k: number, v: number,
+    B: number, T: number, NH: number, NKV: number, HD: number, past: number, S: number, scores: number, i0: number, i1: number,
   ): void;
   swiglu(out: number, gate: number, up: number, N: number): void;
   residual(out: number, inp1: number, inp2: number, N: number): void;
@@ -43,11 +54,19 @@ interface KernelExports {
   // backward (assembly/backward.ts)
   GEMM_ACC_PACK_BYTES: WebAssembly.Global;
   gemmAcc(out: number, a: number, aI: number, aK: number, b: number, bBf16: number, M: number, K: number, C: number, scratch: number): void;
+  gemmAccRange(
+    out: number, a: number, aI: number, aK: number, b: number, bBf16: number, M: number, K: number, C: number, scratch: number,
+    c0: number, c1: number,
+  ): void;
   rmsnormBackward(dinp: number, dweight: number, dout: number, inp: number, weight: number, N: number, C: number, eps: number): void;
   ropeBackward(dinp: number, dout: number, cos: number, sin: number, B: number, T: number, NH: number, HD: number): void;
   attentionBackward(
     dq: number, dk: number, dv: number, dout: number, q: number, k: number, v: number,
     B: number, T: number, NH: number, NKV: number, HD: number, scratch: number,
+  ): void;
+  attentionBackwardRange(
+    dq: number, dk: number, dv: number, dout: number, q: number, k: number, v: number,
+    B: number, T: number, NH: number, NKV: number, HD: number, scratch: number, g0: number, g1: number,
   ): void;
   swigluBackward(dgate: number, dup: number, dout: number, gate: number, up: number, N: number): void;
   residualBackward(dinp1: number, dinp2: number, dout: number, N: number): void;
@@ -57,6 +76,12 @@ interface KernelExports {
 
 /** Logits held at once by lmHeadLogprobsForward: a (B·T) × VC chunk of at most this many floats (4 MiB). */
 const LM_HEAD_CHUNK_FLOATS = 1 << 20;
+
+/**
+ * Work (≈ FLOPs; 16 per element for the elementwise ops) below which an op runs on the calling thread alone: waking
+ * the helpers costs some tens of µs, about what 1–2 MFLOP take on one core.
+ */
+const PAR_MIN_WORK = 1 << 21;
 
 const PAGE = 65536;
 const ALIGN = 64;
@@ -114,17 +139,74 @@ function ptr(t: Tensor): number {
   return (t as WasmTensor).ptr;
 }
 
+type Export = keyof KernelExports;
+
+/** Exports the threads call on sub-ranges by offsetting their pointers (no `…Range` variant needed). */
+const RANGE_FREE = {
+  rmsnorm: 1, rope: 1, swiglu: 1, residual: 1, softmaxRows: 1, lseUpdate: 1, lmHeadDlogits: 1, swigluBackward: 1,
+  residualBackward: 1, ropeBackward: 1,
+} as const;
+
 export class WasmBackend implements ComputeBackend, BackwardOps {
   readonly name = 'wasm';
   private readonly arena: Arena;
-  private readonly scratch: number;
-  /** Packing scratch of the backward's gemmAcc, allocated on first use (inference never needs it). */
-  private gemmScratch = 0;
+  /** Matmul packing scratch, one per thread. */
+  private readonly scratches: number[];
+  /** Packing scratch of the backward's gemmAcc, one per thread, allocated on first use (inference never needs it). */
+  private gemmScratches: number[] = [];
   private destroyed = false;
+  private pool: KernelThreadPool | undefined;
+  /** Control block of the thread pool (0 when single-threaded). */
+  private readonly ctrl: number = 0;
 
-  constructor(private readonly k: KernelExports) {
+  /** `threads` > 1 only over a shared memory (kernels-threads.wasm); `startThreads` then starts the helpers. */
+  constructor(private readonly k: KernelExports, readonly threads = 1, private readonly minWork = PAR_MIN_WORK) {
     this.arena = new Arena(k.memory, k.heapBase());
-    this.scratch = this.arena.alloc(k.PACK_BYTES.value as number);
+    this.scratches = Array.from({ length: threads }, () => this.arena.alloc(k.PACK_BYTES.value as number));
+    if (threads > 1) this.ctrl = this.arena.alloc(controlBytes(threads - 1));
+  }
+
+  /** Starts the helper threads (see createThreadedWasmBackend). */
+  async startThreads(module: WebAssembly.Module, spawn: SpawnKernelThread): Promise<void> {
+    if (this.threads < 2 || this.pool) return;
+    const names = (Object.keys(this.k) as string[]).filter((n) => n.endsWith('Range') || n in RANGE_FREE);
+    this.pool = await KernelThreadPool.start(module, this.k.memory, this.ctrl, this.threads - 1, spawn, names);
+  }
+
+  /**
+   * Runs export `name` once per range of [0, total) (inner boundaries multiples of `align`), one range per thread,
+   * `args(lo, hi, t)` giving thread t's arguments; on this thread alone when single-threaded or under PAR_MIN_WORK.
+   */
+  private par(name: Export, total: number, align: number, work: number, args: (lo: number, hi: number, t: number) => number[]): void {
+    const fn = this.k[name] as unknown as (...a: number[]) => void;
+    if (!this.pool || work < this.minWork || total <= align) {
+      fn(...args(0, total, 0));
+      return;
+    }
+    const calls = splitRange(total, this.pool.size, align).map(([lo, hi], t) => args(lo, hi, t));
+    this.pool.run(name, calls, (a) => fn(...a));
+  }
+
+  /** out (N,OC) = inp (N,C) · wᵀ over the threads (split by out-channels). */
+  private matmul(out: number, inp: number, w: number, N: number, C: number, OC: number, wBf16: number): void {
+    this.par('matmulRange', OC, 8, 2 * N * C * OC, (lo, hi, t) => [out, inp, w, N, C, OC, wBf16, this.scratches[t]!, lo, hi]);
+  }
+
+  /** An elementwise kernel `name(...ptrs, N)` split by elements (ptrs of f32 arrays). */
+  private elementwise(name: Export, ptrs: number[], N: number): void {
+    this.par(name, N, 16, N * 16, (lo, hi) => [...ptrs.map((p) => p + lo * 4), hi - lo]);
+  }
+
+  /** RoPE forward or backward (same argument layout), split by sequences, or by positions when there is one. */
+  private ropeOp(name: 'rope' | 'ropeBackward', out: number, inp: number, cos: number, sin: number, B: number, T: number, NH: number, HD: number): void {
+    const work = B * T * NH * HD * 16;
+    if (B > 1) {
+      const seq = T * NH * HD * 4;
+      this.par(name, B, 1, work, (lo, hi) => [out + lo * seq, inp + lo * seq, cos, sin, hi - lo, T, NH, HD]);
+    } else {
+      const row = NH * HD * 4, tab = (HD / 2) * 4;
+      this.par(name, T, 1, work, (lo, hi) => [out + lo * row, inp + lo * row, cos + lo * tab, sin + lo * tab, 1, hi - lo, NH, HD]);
+    }
   }
 
   /** Bytes of linear memory in use (peak), for reports. */
@@ -189,6 +271,8 @@ export class WasmBackend implements ComputeBackend, BackwardOps {
 
   destroy(): void {
     this.destroyed = true;
+    this.pool?.close();
+    this.pool = undefined;
   }
 
   embeddingForward(out: Tensor<'f32'>, tokens: Int32Array, wte: Weight, B: number, T: number, C: number): void {
@@ -206,12 +290,17 @@ export class WasmBackend implements ComputeBackend, BackwardOps {
 
   rmsnormForward(out: Tensor<'f32'>, inp: Tensor<'f32'>, weight: Tensor<'f32'>, B: number, T: number, C: number, eps: number): void {
     v.checkRmsnorm(this.name, out, inp, weight, B, T, C, eps);
-    this.k.rmsnorm(ptr(out), ptr(inp), ptr(weight), B * T, C, eps);
+    this.rmsnorm(ptr(out), ptr(inp), ptr(weight), B * T, C, eps);
+  }
+
+  /** RMSNorm of N rows of C, split by rows. */
+  private rmsnorm(out: number, inp: number, weight: number, N: number, C: number, eps: number): void {
+    this.par('rmsnorm', N, 1, N * C * 16, (lo, hi) => [out + lo * C * 4, inp + lo * C * 4, weight, hi - lo, C, eps]);
   }
 
   matmulForward(out: Tensor<'f32'>, inp: Tensor<'f32'>, weight: Weight, B: number, T: number, C: number, OC: number): void {
     v.checkMatmul(this.name, out, inp, weight, B, T, C, OC);
-    this.k.matmul(ptr(out), ptr(inp), ptr(weight), B * T, C, OC, weight.dtype === 'bf16' ? 1 : 0, this.scratch);
+    this.matmul(ptr(out), ptr(inp), ptr(weight), B * T, C, OC, weight.dtype === 'bf16' ? 1 : 0);
   }
 
   ropeForward(out: Tensor<'f32'>, inp: Tensor<'f32'>, B: number, T: number, NH: number, HD: number, past: number, theta: number): void {
@@ -220,13 +309,13 @@ export class WasmBackend implements ComputeBackend, BackwardOps {
     this.withTemp(cos.byteLength * 2, (p) => {
       this.f32View(p, cos.length).set(cos);
       this.f32View(p + cos.byteLength, sin.length).set(sin);
-      this.k.rope(ptr(out), ptr(inp), p, p + cos.byteLength, B, T, NH, HD);
+      this.ropeOp('rope', ptr(out), ptr(inp), p, p + cos.byteLength, B, T, NH, HD);
     });
   }
 
   qkNormForward(out: Tensor<'f32'>, inp: Tensor<'f32'>, weight: Tensor<'f32'>, B: number, T: number, NH: number, HD: number, eps: number): void {
     v.checkQkNorm(this.name, out, inp, weight, B, T, NH, HD, eps);
-    this.k.rmsnorm(ptr(out), ptr(inp), ptr(weight), B * T * NH, HD, eps);
+    this.rmsnorm(ptr(out), ptr(inp), ptr(weight), B * T * NH, HD, eps);
   }
 
   kvCacheWrite(cache: Tensor<'f32'>, kv: Tensor<'f32'>, B: number, T: number, NKV: number, HD: number, past: number, S: number): void {
@@ -243,19 +332,21 @@ export class WasmBackend implements ComputeBackend, BackwardOps {
     B: number, T: number, NH: number, NKV: number, HD: number, past: number, S: number,
   ): void {
     v.checkAttention(this.name, out, q, k, vv, B, T, NH, NKV, HD, past, S);
-    this.withTemp(S * 4, (scores) => {
-      this.k.attention(ptr(out), ptr(q), ptr(k), ptr(vv), B, T, NH, NKV, HD, past, S, scores);
+    const threads = this.pool?.size ?? 1;
+    const work = 4 * B * NH * T * (past + (T + 1) / 2) * HD;
+    this.withTemp(S * 4 * threads, (scores) => {
+      this.par('attentionRange', B * NH, 1, work, (lo, hi, t) => [ptr(out), ptr(q), ptr(k), ptr(vv), B, T, NH, NKV, HD, past, S, scores + t * S * 4, lo, hi]);
     });
   }
 
   swigluForward(out: Tensor<'f32'>, gate: Tensor<'f32'>, up: Tensor<'f32'>, N: number): void {
     v.checkElementwise('swigluForward', this.name, out, ['gate', gate], ['up', up], N);
-    this.k.swiglu(ptr(out), ptr(gate), ptr(up), N);
+    this.elementwise('swiglu', [ptr(out), ptr(gate), ptr(up)], N);
   }
 
   residualForward(out: Tensor<'f32'>, inp1: Tensor<'f32'>, inp2: Tensor<'f32'>, N: number): void {
     v.checkElementwise('residualForward', this.name, out, ['inp1', inp1], ['inp2', inp2], N);
-    this.k.residual(ptr(out), ptr(inp1), ptr(inp2), N);
+    this.elementwise('residual', [ptr(out), ptr(inp1), ptr(inp2)], N);
   }
 
   lmHeadLogprobsForward(
@@ -272,8 +363,8 @@ export class WasmBackend implements ComputeBackend, BackwardOps {
           this.k.lseInit(state, N);
           for (let v0 = 0; v0 < V; v0 += VC) {
             const vc = Math.min(VC, V - v0);
-            this.k.matmul(logits, ptr(inp), ptr(wte) + v0 * C * esize, N, C, vc, esize === 2 ? 1 : 0, this.scratch);
-            this.k.lseUpdate(state, logits, tg, N, vc, v0);
+            this.matmul(logits, ptr(inp), ptr(wte) + v0 * C * esize, N, C, vc, esize === 2 ? 1 : 0);
+            this.lseUpdate(state, logits, tg, N, vc, v0);
           }
           this.k.lseFinish(ptr(out), state, N);
         })));
@@ -281,8 +372,8 @@ export class WasmBackend implements ComputeBackend, BackwardOps {
 
   lmHeadProbsForward(out: Tensor<'f32'>, inp: Tensor<'f32'>, wte: Weight, R: number, C: number, V: number): void {
     v.checkLmHeadProbs(this.name, out, inp, wte, R, C, V);
-    this.k.matmul(ptr(out), ptr(inp), ptr(wte), R, C, V, wte.dtype === 'bf16' ? 1 : 0, this.scratch);
-    this.k.softmaxRows(ptr(out), R, V);
+    this.matmul(ptr(out), ptr(inp), ptr(wte), R, C, V, wte.dtype === 'bf16' ? 1 : 0);
+    this.par('softmaxRows', R, 1, R * V * 16, (lo, hi) => [ptr(out) + lo * V * 4, hi - lo, V]);
   }
 
   sketchForward(
@@ -302,10 +393,17 @@ export class WasmBackend implements ComputeBackend, BackwardOps {
 
   // ---- backward ops (core/compute/backward.ts; kernels in assembly/backward.ts) ----------------------------------
 
-  /** out (M,C) += a · b (see gemmAcc in assembly/backward.ts). */
+  /** Folds a (N,VC) logits chunk into the logsumexp state, split by rows. */
+  private lseUpdate(state: number, logits: number, tg: number, N: number, VC: number, v0: number): void {
+    this.par('lseUpdate', N, 1, N * VC * 16, (lo, hi) => [state + lo * 24, logits + lo * VC * 4, tg + lo * 4, hi - lo, VC, v0]);
+  }
+
+  /** out (M,C) += a · b (see gemmAcc in assembly/backward.ts), split by columns. */
   private gemmAcc(out: number, a: number, aI: number, aK: number, b: number, bBf16: number, M: number, K: number, C: number): void {
-    if (!this.gemmScratch) this.gemmScratch = this.arena.alloc(this.k.GEMM_ACC_PACK_BYTES.value as number);
-    this.k.gemmAcc(out, a, aI, aK, b, bBf16, M, K, C, this.gemmScratch);
+    if (this.gemmScratches.length === 0) {
+      this.gemmScratches = this.scratches.map(() => this.arena.alloc(this.k.GEMM_ACC_PACK_BYTES.value as number));
+    }
+    this.par('gemmAccRange', C, 8, 2 * M * K * C, (lo, hi, t) => [out, a, aI, aK, b, bBf16, M, K, C, this.gemmScratches[t]!, lo, hi]);
   }
 
   embeddingBackward(dwte: Tensor<'f32'>, dout: Tensor<'f32'>, tokens: Int32Array, B: number, T: number, C: number): void {
@@ -341,7 +439,7 @@ export class WasmBackend implements ComputeBackend, BackwardOps {
     this.withTemp(cos.byteLength * 2, (p) => {
       this.f32View(p, cos.length).set(cos);
       this.f32View(p + cos.byteLength, sin.length).set(sin);
-      this.k.ropeBackward(ptr(dinp), ptr(dout), p, p + cos.byteLength, B, T, NH, HD);
+      this.ropeOp('ropeBackward', ptr(dinp), ptr(dout), p, p + cos.byteLength, B, T, NH, HD);
     });
   }
 
@@ -358,19 +456,23 @@ export class WasmBackend implements ComputeBackend, BackwardOps {
     q: Tensor<'f32'>, k: Tensor<'f32'>, vv: Tensor<'f32'>, B: number, T: number, NH: number, NKV: number, HD: number,
   ): void {
     checkBackwardOp.attention(this.name, dq, dk, dv, dout, q, k, vv, B, T, NH, NKV, HD);
-    this.withTemp(T * 8, (scratch) => {
-      this.k.attentionBackward(ptr(dq), ptr(dk), ptr(dv), ptr(dout), ptr(q), ptr(k), ptr(vv), B, T, NH, NKV, HD, scratch);
+    const threads = this.pool?.size ?? 1;
+    const work = 8 * B * NH * T * ((T + 1) / 2) * HD;
+    this.withTemp(T * 8 * threads, (scratch) => {
+      this.par('attentionBackwardRange', B * NKV, 1, work, (lo, hi, t) => [
+        ptr(dq), ptr(dk), ptr(dv), ptr(dout), ptr(q), ptr(k), ptr(vv), B, T, NH, NKV, HD, scratch + t * T * 8, lo, hi,
+      ]);
     });
   }
 
   swigluBackward(dgate: Tensor<'f32'>, dup: Tensor<'f32'>, dout: Tensor<'f32'>, gate: Tensor<'f32'>, up: Tensor<'f32'>, N: number): void {
     checkBackwardOp.elementwise('swigluBackward', this.name, [['dgate', dgate], ['dup', dup], ['dout', dout], ['gate', gate], ['up', up]], 2, N);
-    this.k.swigluBackward(ptr(dgate), ptr(dup), ptr(dout), ptr(gate), ptr(up), N);
+    this.elementwise('swigluBackward', [ptr(dgate), ptr(dup), ptr(dout), ptr(gate), ptr(up)], N);
   }
 
   residualBackward(dinp1: Tensor<'f32'>, dinp2: Tensor<'f32'>, dout: Tensor<'f32'>, N: number): void {
     checkBackwardOp.elementwise('residualBackward', this.name, [['dinp1', dinp1], ['dinp2', dinp2], ['dout', dout]], 2, N);
-    this.k.residualBackward(ptr(dinp1), ptr(dinp2), ptr(dout), N);
+    this.elementwise('residualBackward', [ptr(dinp1), ptr(dinp2), ptr(dout)], N);
   }
 
   /**
@@ -411,13 +513,13 @@ export class WasmBackend implements ComputeBackend, BackwardOps {
       this.k.lseInit(state, n);
       for (let v0 = 0; v0 < V; v0 += VC) {
         const vc = Math.min(VC, V - v0);
-        this.k.matmul(logits, x, ptr(wte) + v0 * wRow, n, C, vc, bf16, this.scratch);
-        this.k.lseUpdate(state, logits, tg, n, vc, v0);
+        this.matmul(logits, x, ptr(wte) + v0 * wRow, n, C, vc, bf16);
+        this.lseUpdate(state, logits, tg, n, vc, v0);
       }
       for (let v0 = 0; v0 < V; v0 += VC) {
         const vc = Math.min(VC, V - v0);
-        this.k.matmul(logits, x, ptr(wte) + v0 * wRow, n, C, vc, bf16, this.scratch);
-        this.k.lmHeadDlogits(logits, state, dlp, tg, n, vc, v0);
+        this.matmul(logits, x, ptr(wte) + v0 * wRow, n, C, vc, bf16);
+        this.par('lmHeadDlogits', n, 1, n * vc * 16, (lo, hi) => [logits + lo * vc * 4, state + lo * 24, dlp + lo * 4, tg + lo * 4, hi - lo, vc, v0]);
         this.gemmAcc(dx, logits, vc, 1, ptr(wte) + v0 * wRow, bf16, n, vc, C);
         this.gemmAcc(ptr(dwte) + v0 * C * 4, logits, 1, vc, x, 0, vc, n, C);
       }
@@ -435,15 +537,45 @@ function readString(memory: WebAssembly.Memory, p: number): string {
   return String.fromCharCode(...new Uint16Array(memory.buffer, p, len));
 }
 
+function abortWith(memory: () => WebAssembly.Memory | undefined) {
+  return (msg: number, file: number, line: number, col: number): never => {
+    const m = memory();
+    const text = m ? `${readString(m, msg)} at ${readString(m, file)}:${line}:${col}` : 'abort';
+    throw new Error(`wasm kernel aborted: ${text}`);
+  };
+}
+
 /** Instantiates the kernels from the bytes of kernels.wasm (read by the host) and returns a backend over them. */
 export async function createWasmBackend(bytes: BufferSource): Promise<WasmBackend> {
   let memory: WebAssembly.Memory | undefined;
-  const abort = (msg: number, file: number, line: number, col: number): never => {
-    const text = memory ? `${readString(memory, msg)} at ${readString(memory, file)}:${line}:${col}` : 'abort';
-    throw new Error(`wasm kernel aborted: ${text}`);
-  };
-  const { instance } = await WebAssembly.instantiate(bytes, { env: { abort } });
+  const { instance } = await WebAssembly.instantiate(bytes, { env: { abort: abortWith(() => memory) } });
   const k = instance.exports as unknown as KernelExports;
   memory = k.memory;
   return new WasmBackend(k);
+}
+
+/** Threads of a threaded wasm backend and how the host starts one. */
+export interface WasmThreadOptions {
+  /** Threads in all, the calling one included (≥ 1). */
+  threads: number;
+  /** Starts a helper thread (Node: kernels/wasm/node.ts; a browser: a Web Worker). */
+  spawn: SpawnKernelThread;
+  /** Work (≈ FLOPs) under which an op stays on the calling thread (default 2²¹; tests pass 0 to split everything). */
+  minWork?: number;
+}
+
+/**
+ * A wasm backend on `threads` threads, from the bytes of kernels-threads.wasm: one shared memory (4 GiB maximum),
+ * this thread's instance and `threads − 1` helpers started through `spawn`. Needs SharedArrayBuffer (in a browser:
+ * a cross-origin-isolated page); otherwise use `createWasmBackend`. Call `destroy()` to stop the helpers.
+ */
+export async function createThreadedWasmBackend(bytes: BufferSource, o: WasmThreadOptions): Promise<WasmBackend> {
+  if (!Number.isInteger(o.threads) || o.threads < 1) throw new Error(`wasm: threads must be a positive integer, got ${o.threads}`);
+  const module = await WebAssembly.compile(bytes);
+  const memory = new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
+  const instance = await WebAssembly.instantiate(module, { env: { memory, abort: abortWith(() => memory) } });
+  const k = { ...(instance.exports as unknown as KernelExports), memory };
+  const be = new WasmBackend(k, o.threads, o.minWork ?? PAR_MIN_WORK);
+  await be.startThreads(module, o.spawn);
+  return be;
 }

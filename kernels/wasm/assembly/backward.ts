@@ -142,12 +142,22 @@ function kernel4x8(out: usize, C: i32, ap: usize, bp: usize, kc: i32, rows: i32,
 export function gemmAcc(
   out: usize, a: usize, aI: i32, aK: i32, b: usize, bBf16: i32, M: i32, K: i32, C: i32, scratch: usize,
 ): void {
+  gemmAccRange(out, a, aI, aK, b, bBf16, M, K, C, scratch, 0, C);
+}
+
+/**
+ * The columns c0 … c1−1 of `gemmAcc` (one thread's share, with its own `scratch`). Every output element is reduced in
+ * the same order whatever the range, so any split of [0, C) gives the single-call result bit for bit.
+ */
+export function gemmAccRange(
+  out: usize, a: usize, aI: i32, aK: i32, b: usize, bBf16: i32, M: i32, K: i32, C: i32, scratch: usize, cBegin: i32, cEnd: i32,
+): void {
   const bf16 = bBf16 != 0;
   const bPack = scratch;
   const aPack = scratch + <usize>(GK * GN) * 4;
   const os = <usize>C << 2;
-  for (let c0 = 0; c0 < C; c0 += GN) {
-    const nc = min(GN, C - c0);
+  for (let c0 = cBegin; c0 < cEnd; c0 += GN) {
+    const nc = min(GN, cEnd - c0);
     const qPanels = (nc + 7) >> 3;
     for (let k0 = 0; k0 < K; k0 += GK) {
       const kc = min(GK, K - k0);
@@ -291,16 +301,29 @@ export function attentionBackward(
   dq: usize, dk: usize, dv: usize, dout: usize, q: usize, k: usize, v: usize,
   B: i32, T: i32, NH: i32, NKV: i32, HD: i32, scratch: usize,
 ): void {
+  attentionBackwardRange(dq, dk, dv, dout, q, k, v, B, T, NH, NKV, HD, scratch, 0, B * NKV);
+}
+
+/**
+ * The (batch, KV head) pairs g0 … g1−1 of `attentionBackward` (pair g = b·NKV + kvh, with the query heads of its
+ * group): one thread's share, with its own `scratch`. dk/dv rows are only touched by their own group, in the same
+ * (t, h) order as the single call, so any split gives its result bit for bit.
+ */
+export function attentionBackwardRange(
+  dq: usize, dk: usize, dv: usize, dout: usize, q: usize, k: usize, v: usize,
+  B: i32, T: i32, NH: i32, NKV: i32, HD: i32, scratch: usize, g0: i32, g1: i32,
+): void {
   const group = NH / NKV;
   const scale: f32 = 1 / Mathf.sqrt(<f32>HD);
   const kvRow = <usize>(NKV * HD) << 2;
   const P = scratch;
   const dP = scratch + (<usize>T << 2);
-  for (let b = 0; b < B; b++) {
+  for (let g = g0; g < g1; g++) {
+    const b = g / NKV;
+    const kvh = g % NKV;
     for (let t = 0; t < T; t++) {
       const L = t + 1;
-      for (let h = 0; h < NH; h++) {
-        const kvh = h / group;
+      for (let h = kvh * group; h < (kvh + 1) * group; h++) {
         const qoff = <usize>(((b * T + t) * NH + h) * HD) << 2;
         const kvoff = <usize>(b * T) * kvRow + (<usize>(kvh * HD) << 2);
         const qo = q + qoff, go = dout + qoff, dqo = dq + qoff;

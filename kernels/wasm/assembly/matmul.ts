@@ -143,9 +143,19 @@ function kernel1x8(out: usize, a: usize, b: usize, kc: i32, cols: i32, acc: bool
 
 /** out (N,OC) = inp (N,C) · w (OC,C)ᵀ. `wBf16` ≠ 0 when w holds bf16 bits; `scratch` holds PACK_BYTES. */
 export function matmul(out: usize, inp: usize, w: usize, N: i32, C: i32, OC: i32, wBf16: i32, scratch: usize): void {
+  matmulRange(out, inp, w, N, C, OC, wBf16, scratch, 0, OC);
+}
+
+/**
+ * The out-channels o0 … o1−1 of `matmul` (one thread's share; `scratch` is that thread's). Each output element is
+ * reduced in the same order whatever the range, so any split of [0, OC) gives the single-call result bit for bit.
+ */
+export function matmulRange(
+  out: usize, inp: usize, w: usize, N: i32, C: i32, OC: i32, wBf16: i32, scratch: usize, o0: i32, o1: i32,
+): void {
   const bf16 = wBf16 != 0;
   if (N < 4) {
-    for (let o = 0; o < OC; o++) {
+    for (let o = o0; o < o1; o++) {
       const wr = w + (<usize>o * <usize>C << (bf16 ? 1 : 2));
       for (let n = 0; n < N; n++) {
         store<f32>(out + ((<usize>n * <usize>OC + <usize>o) << 2), dot(inp + (<usize>n * <usize>C << 2), wr, C, bf16));
@@ -155,13 +165,13 @@ export function matmul(out: usize, inp: usize, w: usize, N: i32, C: i32, OC: i32
   }
   const rowsIn = <usize>C << 2;
   const rowsOut = <usize>OC << 2;
-  for (let oc0 = 0; oc0 < OC; oc0 += NC) {
-    const nc = min(NC, OC - oc0);
+  for (let oc0 = o0; oc0 < o1; oc0 += NC) {
+    const nc = min(NC, o1 - oc0);
     const panels = (nc + 7) >> 3;
     for (let k0 = 0; k0 < C; k0 += KC) {
       const kc = min(KC, C - k0);
       const acc = k0 > 0;
-      pack(scratch, w, C, OC, oc0, nc, k0, kc, bf16);
+      pack(scratch, w, C, o1, oc0, nc, k0, kc, bf16);
       let n = 0;
       for (; n + 4 <= N; n += 4) {
         const a = inp + <usize>n * rowsIn + (<usize>k0 << 2);
