@@ -228,12 +228,15 @@ export class ValidatorNode {
     const d = deps;
     this.validator = new MarketValidator({
       ...d.market, profile: d.profile, envs: d.envs, tokenizer: d.tokenizer, clock: d.clock, roundAt: (t) => d.beacon.roundAt(t),
-      market: r.market, nextWindow: r.nextWindow, checkpoint: r.current === r.base ? null : manifestOf(r.current, d.signer),
+      market: r.market, nextWindow: r.nextWindow,
+      // Always announced (the base checkpoint, n = 0, before the first publish): admission's WRONG_CHECKPOINT check
+      // is always on and the forced-seed stream is always keyed by the real checkpoint hash.
+      checkpoint: manifestOf(r.current, d.signer),
       beforeAccept: (e, rc, body, w) => r.journal.appendGroup(e, rc, body, w),
     });
   }
 
-  /** The checkpoint announced now (the base checkpoint, `checkpointN` 0, before the first publish). */
+  /** The checkpoint announced now: the base checkpoint (`checkpointN` 0, revision of its weights) before the first publish. */
   get checkpoint(): PublishedCheckpoint {
     return this.current;
   }
@@ -270,11 +273,11 @@ export class ValidatorNode {
       this.resume = null;
     } else {
       const b = await beacon.latest();
-      [openedAt, revision, randomness] = [clock(), v.checkpoint()?.revision ?? '', windowRandomness(b.randomness, b.round)];
+      [openedAt, revision, randomness] = [clock(), this.current.revision, windowRandomness(b.randomness, b.round)];
       await this.r.journal.activate({ window, randomness, opened_at: openedAt, open_round: b.round, checkpoint_revision: revision });
       await this.crash('activated', window);
       v.open({ now: openedAt, openRound: b.round, randomness, registry });
-      this.log(`validator: window ${window} OPEN (round ${b.round}, checkpoint ${v.checkpoint()?.checkpoint_n ?? 0})`);
+      this.log(`validator: window ${window} OPEN (round ${b.round}, checkpoint ${this.current.checkpointN} ${revision.slice(0, 12)})`);
     }
     const at = (): number => Math.round((clock() - openedAt) * 10) / 10;
     const transitions = [{ phase: 'open', at: 0 }];
