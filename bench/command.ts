@@ -1,5 +1,5 @@
 /**
- * `reliquary bench kernels [--quick] [--json]`: runs bench/kernels.ts and prints the table (or, with --json, the
+ * `reliquary bench kernels [--quick] [--json] [--threads N[,M…]]`: runs bench/kernels.ts and prints the table (or, with --json, the
  * array of rows `{bench, backend, shape, value, unit}` on stdout). Progress, the machine and the left-out cells go
  * to stderr in JSON mode so stdout stays one JSON document.
  */
@@ -13,6 +13,16 @@ export interface BenchKernelsFlags {
   backends?: string;
   /** commander's `--no-peers` sets this false. */
   peers?: boolean;
+  /** Comma-separated thread counts of the wasm backend, one column each (`--threads 2` runs 1 and 2). */
+  threads?: string;
+}
+
+/** The wasm thread counts of `--threads`: "2" → [1, 2] (1 always, as the baseline), "1,2,4" → [1, 2, 4]. */
+export function parseThreads(flag: string | undefined): number[] | string {
+  if (flag === undefined) return [1];
+  const ns = flag.split(',').map((s) => Number(s.trim()));
+  if (ns.some((n) => !Number.isInteger(n) || n < 1 || n > 64)) return `bad --threads ${flag} (integers 1 … 64)`;
+  return [...new Set([1, ...ns])].sort((a, b) => a - b);
 }
 
 interface Streams {
@@ -33,7 +43,13 @@ export async function benchKernelsCommand(flags: BenchKernelsFlags, io: Streams 
     io.err(`bench kernels: unknown backend ${unknown.join(', ')} (have ${BACKENDS.join(', ')})\n`);
     return 2;
   }
+  const threads = parseThreads(flags.threads);
+  if (typeof threads === 'string') {
+    io.err(`bench kernels: ${threads}\n`);
+    return 2;
+  }
   const report = await benchKernels({
+    threads,
     size: size ?? (flags.quick ? 'quick' : 'full'),
     ...(backends ? { backends } : {}),
     peers: flags.peers !== false,

@@ -51,6 +51,8 @@ export interface BenchOptions {
   size?: BenchSize;
   /** Our backends to run (default all three). */
   backends?: readonly string[];
+  /** Thread counts of the wasm backend, one column each (default [1]): 1 is `wasm`, n > 1 is `wasm-<n>t`. */
+  threads?: readonly number[];
   /** Time the peer libraries too (default true). */
   peers?: boolean;
   timing?: Partial<Timing>;
@@ -330,7 +332,14 @@ class Bench {
 /** An optional op, detected at run time: backends gain `sketchForward` as it lands. */
 type SketchOp = (hidden: Tensor<'f32'>, r: ArrayLike<number>, B: number, T: number, C: number, grail: GrailProfile) => Promise<Int32Array>;
 
-async function subjects(names: readonly string[], size: BenchSize, machine: string[], skipped: BenchNote[]): Promise<Subject[]> {
+/** The bench column of the wasm backend on `n` threads. */
+export function wasmColumn(n: number): string {
+  return n === 1 ? 'wasm' : `wasm-${n}t`;
+}
+
+async function subjects(
+  names: readonly string[], size: BenchSize, machine: string[], skipped: BenchNote[], threads: readonly number[] = [1],
+): Promise<Subject[]> {
   const out: Subject[] = [];
   const unlimited = { maxFlops: Infinity, why: '', maxTensorBytes: 4 * 2 ** 30 };
   for (const name of names) {
@@ -342,7 +351,13 @@ async function subjects(names: readonly string[], size: BenchSize, machine: stri
           why: `ref is the float64 reference, skipped above ${REF_MAX_FLOPS / 1e6} MFLOP per call`,
         });
       } else if (name === 'wasm') {
-        out.push({ name, be: await createNodeWasmBackend(), ...unlimited });
+        for (const n of threads) {
+          try {
+            out.push({ name: wasmColumn(n), be: await createNodeWasmBackend({ threads: n }), ...unlimited });
+          } catch (e) {
+            skipped.push({ bench: '*', shape: '*', backend: wasmColumn(n), reason: `not available: ${e instanceof Error ? e.message : String(e)}` });
+          }
+        }
       } else if (name === 'webgpu') {
         const be = await createNodeWebGPUBackend();
         const lim = be.info.device.limits;
@@ -377,7 +392,7 @@ export async function benchKernels(options: BenchOptions = {}): Promise<BenchRep
     `cpu: ${c0?.model.trim() ?? 'unknown'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; node ${process.version}; ` +
       `load average ${loadavg()[0]!.toFixed(2)} at start (other work on the machine skews every figure)`,
   ];
-  const subs = await subjects(options.backends ?? BACKENDS, size, machine, b.notes);
+  const subs = await subjects(options.backends ?? BACKENDS, size, machine, b.notes, options.threads);
   const loaded = options.peers === false ? { peers: [], skipped: [] } : await loadPeers();
   const peers = loaded.peers;
   for (const p of peers) machine.push(`peer ${p.name}: ${p.version}`);

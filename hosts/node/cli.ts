@@ -83,6 +83,7 @@ bench
   .option('--quick', 'smaller shapes and shorter timing (under 30 s)')
   .option('--backends <list>', 'comma-separated subset of ref,wasm,webgpu')
   .option('--no-peers', 'leave out the peer libraries')
+  .option('--threads <n>', 'wasm threads, one column per count beside the 1-thread one (e.g. 2, or 2,4)')
   .action(async (opts: BenchKernelsFlags) => {
     process.exitCode = await benchKernelsCommand(opts);
   });
