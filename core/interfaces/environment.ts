@@ -32,6 +32,12 @@ export interface Environment {
   getProblem(i: number): Problem;
   /** Reward of one completion in [0, 1]; never throws. */
   computeReward(problem: Problem, completionText: string): number;
+  /**
+   * The reward where grading cannot be synchronous (code: the program runs in a sandbox off the caller's
+   * thread). When present, callers that can await should prefer it; `computeReward` then answers from what this
+   * already graded (see plugins/env-code). Resolves in [0, 1]; rejects only on a grader outage.
+   */
+  computeRewardAsync?(problem: Problem, completionText: string): Promise<number>;
   /** Admission reward cases, where the environment grades against several cases (code). */
   rewardCases?(problem: Problem): readonly unknown[];
   /** The answer format the grader expects: `boxed` (math), or null when free-form. */
@@ -49,6 +55,18 @@ export function safeReward(env: Pick<Environment, 'computeReward'>, problem: Pro
   } catch {
     return 0;
   }
+  if (typeof r !== 'number' || Number.isNaN(r)) return 0;
+  return Math.min(1, Math.max(0, r));
+}
+
+/**
+ * `safeReward` for an environment that may grade asynchronously: awaits `computeRewardAsync` when there is one,
+ * with the same contract (a NaN or a non-number becomes 0, a value outside [0, 1] is clamped); a grader outage
+ * (a rejection) propagates, because it is the validator's fault, not the completion's.
+ */
+export async function safeRewardAsync(env: Pick<Environment, 'computeReward' | 'computeRewardAsync'>, problem: Problem, completionText: string): Promise<number> {
+  if (!env.computeRewardAsync) return safeReward(env, problem, completionText);
+  const r: unknown = await env.computeRewardAsync(problem, completionText);
   if (typeof r !== 'number' || Number.isNaN(r)) return 0;
   return Math.min(1, Math.max(0, r));
 }

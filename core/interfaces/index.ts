@@ -4,6 +4,7 @@
  */
 export * from './beacon.ts';
 export * from './chain.ts';
+export * from './code-runner.ts';
 export * from './compute.ts';
 export * from './environment.ts';
 export * from './selector.ts';
