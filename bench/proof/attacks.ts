@@ -47,7 +47,7 @@ import { proofRecords } from '../../core/validator/prover.ts';
 import { modelTensors } from '../../hosts/node/commands/model.ts';
 import { perturbedTensors } from '../drift.ts';
 import {
-  ARITH, benchWindow, CHEATER_HOTKEY, ENV_NAME, HONEST_HOTKEY, honestGroup, judge, marketPrompt, modelOn, NEXT_REVISION,
+  ARITH, benchWindow, CHEATER_HOTKEY, CURRENT_REVISION, ENV_NAME, HONEST_HOTKEY, honestGroup, judge, marketPrompt, modelOn, NEXT_REVISION,
   proverContext, proverGroup, recommit, sameTokens, type BenchGroup, type BenchRollout, type BenchWindow, type TinyCheckpoint,
 } from './setup.ts';
 
@@ -84,6 +84,20 @@ export class AttackLab {
   private readonly owned: { be: ComputeBackend; model: Qwen3Model }[] = [];
   /** How the previous-checkpoint row's announced checkpoint was made. */
   nextNote = '';
+  /** The hotkey that signs the forged groups, and the honest hotkey copied-group copies from. */
+  cheater = CHEATER_HOTKEY;
+  victim = HONEST_HOTKEY;
+  /**
+   * When set, every forgery is made for (and proved in) this one window — a market window
+   * (test/adversarial/proof-market.test.ts) — instead of a fresh window per group. previous-checkpoint then
+   * generates on the checkpoint one GRPO step away from the shipped weights the window announces.
+   */
+  fixedWindow: BenchWindow | null = null;
+
+  /** The window of group i of a row. */
+  windowFor(row: string, i: number, checkpointHash = CURRENT_REVISION): BenchWindow {
+    return this.fixedWindow ?? benchWindow(row, i, checkpointHash);
+  }
 
   private constructor(
     readonly profile: Profile,
@@ -214,8 +228,8 @@ function mode(xs: Iterable<number>): number {
 
 /** Honest generation on the shipped weights by the cheater in the row's window i. */
 async function own(lab: AttackLab, row: string, i: number, levels?: readonly number[]): Promise<{ g: BenchGroup; w: BenchWindow }> {
-  const w = benchWindow(row, i);
-  return { g: await honestGroup(lab.current, marketPrompt(i, levels), CHEATER_HOTKEY, w, lab.profile), w };
+  const w = lab.windowFor(row, i);
+  return { g: await honestGroup(lab.current, marketPrompt(i, levels), lab.cheater, w, lab.profile), w };
 }
 
 const sketchRow = (name: string, commit: (g: BenchGroup, lab: AttackLab, i: number, w: BenchWindow) => Promise<(r: BenchRollout, m: number) => Int32Array>): Attack => ({
@@ -231,8 +245,8 @@ const sketchRow = (name: string, commit: (g: BenchGroup, lab: AttackLab, i: numb
 const wrongModel = (name: string, model: (lab: AttackLab) => Qwen3Model): Attack => ({
   name,
   async forge(lab, i) {
-    const w = benchWindow(name, i);
-    return { group: await honestGroup(model(lab), marketPrompt(i), CHEATER_HOTKEY, w, lab.profile), window: w, validator: lab.validator };
+    const w = lab.windowFor(name, i);
+    return { group: await honestGroup(model(lab), marketPrompt(i), lab.cheater, w, lab.profile), window: w, validator: lab.validator };
   },
 });
 
@@ -268,7 +282,7 @@ export const ATTACKS: readonly Attack[] = [
     return (r) => Int32Array.from(r.commitments, () => Math.floor(rand() * 2147483647));
   }),
   sketchRow('copied-sketch', async (g, lab, i, w) => {
-    const other = await honestGroup(lab.current, marketPrompt(i + 1), CHEATER_HOTKEY, w, lab.profile);
+    const other = await honestGroup(lab.current, marketPrompt(i + 1), lab.cheater, w, lab.profile);
     return (r, m) => {
       const src = other.rollouts[m]!.commitments;
       return Int32Array.from(r.commitments, (_, k) => src[Math.min(k, src.length - 1)]!);
@@ -281,9 +295,13 @@ export const ATTACKS: readonly Attack[] = [
   {
     name: 'previous-checkpoint',
     async forge(lab, i) {
-      const validator = await lab.next();
+      const next = await lab.next();
+      if (lab.fixedWindow) {
+        const w = lab.fixedWindow;
+        return { group: await honestGroup(next, marketPrompt(i), lab.cheater, w, lab.profile), window: w, validator: lab.validator };
+      }
       const w = benchWindow('previous-checkpoint', i, NEXT_REVISION);
-      return { group: await honestGroup(lab.current, marketPrompt(i), CHEATER_HOTKEY, w, lab.profile), window: w, validator };
+      return { group: await honestGroup(lab.current, marketPrompt(i), lab.cheater, w, lab.profile), window: w, validator: next };
     },
   },
   edit('edit-middle', (r) => {
@@ -309,9 +327,9 @@ export const ATTACKS: readonly Attack[] = [
   {
     name: 'old-tokens',
     async forge(lab, i) {
-      const old = benchWindow('old-tokens R1', i);
-      const w = benchWindow('old-tokens', i);
-      const g = await honestGroup(lab.current, marketPrompt(i), CHEATER_HOTKEY, old, lab.profile);
+      const w = lab.windowFor('old-tokens', i);
+      const old = { ...benchWindow('old-tokens R1', i), checkpointHash: w.checkpointHash };
+      const g = await honestGroup(lab.current, marketPrompt(i), lab.cheater, old, lab.profile);
       const rollouts: BenchRollout[] = [];
       for (const r of g.rollouts) rollouts.push(await recommit(lab.current, g.promptIdx, r.tokens, r.promptLength, w, lab.profile));
       return { group: { ...g, rollouts }, window: w, validator: lab.validator };
@@ -320,17 +338,17 @@ export const ATTACKS: readonly Attack[] = [
   {
     name: 'copied-group',
     async forge(lab, i) {
-      const w = benchWindow('copied-group', i);
-      const g = await honestGroup(lab.current, marketPrompt(i), HONEST_HOTKEY, w, lab.profile);
-      return { group: { ...g, hotkey: CHEATER_HOTKEY }, window: w, validator: lab.validator };
+      const w = lab.windowFor('copied-group', i);
+      const g = await honestGroup(lab.current, marketPrompt(i), lab.victim, w, lab.profile);
+      return { group: { ...g, hotkey: lab.cheater }, window: w, validator: lab.validator };
     },
   },
   {
     name: 'prompt-mismatch',
     async forge(lab, i) {
-      const w = benchWindow('prompt-mismatch', i);
+      const w = lab.windowFor('prompt-mismatch', i);
       const p = marketPrompt(i);
-      const g = await honestGroup(lab.current, p, CHEATER_HOTKEY, w, lab.profile, { textOf: marketPrompt(i + 1) });
+      const g = await honestGroup(lab.current, p, lab.cheater, w, lab.profile, { textOf: marketPrompt(i + 1) });
       return { group: g, window: w, validator: lab.validator };
     },
   },
