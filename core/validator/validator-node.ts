@@ -15,13 +15,10 @@
  *   weights   EMA replay → `chain.setWeights` (weights.ts)
  *
  * Each step after the seal is recorded in the window's progress record, so a restart continues at the step it
- * stopped at and never repeats a non-idempotent one (progress.ts explains the markers). Recovery (`startValidatorNode`):
- * the last published checkpoint and trainer state are loaded; training steps lost with the process (after the last
- * publish) are replayed from their records; an unfinished sealed window is finished by the next `runWindow`; an
+ * stopped at and never repeats a non-idempotent one (progress.ts explains the markers). `startValidatorNode`
+ * (recovery.ts) builds a node from the store: an unfinished sealed window is finished by the next `runWindow`; an
  * activated window without a seal resumes from its journal (same randomness, deadline, pool, announced checkpoint;
- * sealed at once when its grace has passed); a window whose journal is unreadable is tombstoned. Cooldowns come back
- * from the snapshots plus a gap replay of the archives (the unfinished window's included). The accumulator restarts
- * empty. `crashAt` injects a crash at a step boundary (tests).
+ * sealed at once when its grace has passed). `crashAt` injects a crash at a step boundary (tests).
  *
  * @example
  *   const node = await startValidatorNode({ profile, store, chain, beacon, backend, checkpoints, signer, uid, envs,
@@ -34,10 +31,9 @@ import type { Chain } from '../interfaces/chain.ts';
 import type { ComputeBackend } from '../interfaces/compute.ts';
 import type { Environment } from '../interfaces/environment.ts';
 import type { ObjectStore } from '../interfaces/store.ts';
-import { emptyAccumulator, trainingBatches, afterWindow, afterPublish, initialPublishState, type PublishState } from '../market/accumulator.ts';
+import { trainingBatches, afterWindow, afterPublish, type PublishState } from '../market/accumulator.ts';
 import { archiveKey, type WindowArchive } from '../market/archive.ts';
-import type { PoolEntry } from '../market/book.ts';
-import { loadArchives, planRecovery, restartTombstone, restoreCooldowns, saveCooldownSnapshots, WindowJournal, type JournalRead } from '../market/journal.ts';
+import { saveCooldownSnapshots } from '../market/journal.ts';
 import type { SealResult } from '../market/seal.ts';
 import { MarketValidator, type MarketValidatorOptions } from '../market/validator-service.ts';
 import { collectionEnd, graceEnd } from '../market/window.ts';
@@ -52,11 +48,11 @@ import { windowRandomness } from '../protocol/randomness.ts';
 import type { Signer } from '../protocol/sr25519.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
 import { passAtOneOf } from '../training/loop.ts';
-import { readTrainerState } from '../training/state.ts';
-import { createTrainer, disposeTrainer, trainStep, type StepEnvironment, type Trainer } from '../training/trainer.ts';
-import { dropProgress, loadBatch, progressPrefix, putProgress, readProgress, reached, storeBatch, type ProgressRecord } from './progress.ts';
+import { disposeTrainer, trainStep, type StepEnvironment, type Trainer } from '../training/trainer.ts';
+import { dropProgress, loadBatch, progressPrefix, putProgress, storeBatch, type ProgressRecord } from './progress.ts';
 import { createProver } from './prover.ts';
-import { baseCheckpoint, defaultCheckpointKeys, findCheckpoint, manifestOf, publishCheckpoint, readPublished, type CheckpointIo, type CheckpointKeys } from './publish.ts';
+import { findCheckpoint, manifestOf, publishCheckpoint, type CheckpointIo, type CheckpointKeys } from './publish.ts';
+import type { Recovered, Recovery } from './recovery.ts';
 import { sealFacts, windowReport, type HeldOutEval, type PublishedCheckpoint, type TrainLine, type WindowReport } from './report.ts';
 import { submitWeights } from './weights.ts';
 
@@ -117,91 +113,6 @@ export class ValidatorCrash extends Error {
   constructor(readonly point: CrashPoint, readonly window: number) {
     super(`injected crash at ${point} of window ${window}`);
   }
-}
-
-/** What recovery found at start. */
-export interface Recovery {
-  /** Tombstones written for activated windows whose journal was unreadable. */
-  readonly tombstones: readonly number[];
-  /** The window resumed from its journal (its next `runWindow` seals it) and how many groups came back. */
-  readonly resumed: { readonly window: number; readonly groups: number } | null;
-  /** Sealed windows whose later steps the next `runWindow` calls finish, with the stage each had reached. */
-  readonly unfinished: readonly { readonly window: number; readonly stage: string }[];
-  /** Training steps replayed from progress records (lost with the process after the last publish). */
-  readonly replayedSteps: readonly number[];
-}
-
-const windowsOf = (keys: readonly string[]): number[] => keys.map((k) => Number(/window-(\d+)\.json$/.exec(k)?.[1])).filter(Number.isSafeInteger);
-
-/** Recovers from the store and returns a node ready to run windows (see the file header). */
-export async function startValidatorNode(deps: ValidatorNodeDeps, options: Partial<ValidatorNodeOptions> = {}): Promise<ValidatorNode> {
-  const o: ValidatorNodeOptions = { ...VALIDATOR_DEFAULTS, ...options };
-  const { profile: p, store, signer } = deps;
-  const hot = signer.ss58;
-  const log = (line: string): void => deps.onEvent?.({ kind: 'log', line });
-  const keys = o.checkpointKeys ?? defaultCheckpointKeys(hot);
-  const io = deps.checkpoints;
-
-  const base = await baseCheckpoint(io);
-  const published = await readPublished(store, keys);
-  const current = published ?? base;
-  const trainer = createTrainer(deps.backend, await loadCheckpoint(io.fs, current.dir), p, published ? await readTrainerState(io.fs, published.dir) : null);
-
-  // Post-seal progress: replay the steps lost with the process, queue the unfinished windows.
-  const progress = await readProgress(store, hot);
-  for (const s of progress.skipped) log(`validator: progress: ignored an unreadable record: ${s}`);
-  const replayedSteps: number[] = [];
-  let trainedSince = 0;
-  for (const r of progress.records) {
-    if (!r.batch || !reached(r.stage, 'trained') || r.window <= (trainer.state.windowCursor ?? -1)) continue;
-    const rec = await trainStep(trainer, loadBatch(r.batch), { window: r.window });
-    replayedSteps.push(r.window);
-    if (rec.applied) trainedSince++;
-    log(`validator: replayed the training step of window ${r.window} (lost with the process after the last publish)`);
-  }
-  const unfinished = progress.records.filter((r) => r.stage !== 'done');
-
-  // Journal recovery: one archive per activated window.
-  const journal = new WindowJournal(store, hot, p);
-  const archivePrefix = archiveKey(hot, 0).replace(/window-0\.json$/, '');
-  const sealed = [...windowsOf(await store.list(archivePrefix)), ...progress.records.map((r) => r.window)];
-  const legacy = o.legacyActivatedPrefix ? windowsOf(await store.list(o.legacyActivatedPrefix)) : [];
-  const plan = await planRecovery(journal, sealed, legacy);
-  for (const t of plan.tombstones) {
-    await store.put(archiveKey(hot, t.window), utf8(JSON.stringify(restartTombstone(p, signer, t))));
-    log(`validator: window ${t.window} has no archive and cannot be resumed (${t.reason}): tombstone archived`);
-  }
-  for (const s of plan.skipped) log(`validator: journal: skipped a torn record: ${s}`);
-  const { archives, dropped } = await loadArchives(store, hot);
-  for (const d of dropped) log(`validator: archive dropped from the cooldown replay: ${d}`);
-  const withUnfinished = [...archives, ...unfinished.map((r) => r.archive)];
-  const market = {
-    ...(await restoreCooldowns(store, { runId: o.runId, profile: p, archives: withUnfinished, current: plan.nextWindow })),
-    accumulator: emptyAccumulator<PoolEntry>(Object.fromEntries(p.environmentMix)),
-  };
-  const publishState: PublishState = { ...initialPublishState(current.checkpointN), trainedSinceLastPublish: trainedSince, everTrained: current.checkpointN > 0 || trainedSince > 0 };
-  const node = new ValidatorNode(deps, o, { journal, keys, base, current, trainer, publishState, resume: plan.resume, unfinished, archives, market, nextWindow: plan.nextWindow });
-  node.recovery = {
-    tombstones: plan.tombstones.map((t) => t.window),
-    resumed: plan.resume ? { window: plan.resume.activation.window, groups: plan.resume.groups.length } : null,
-    unfinished: unfinished.map((r) => ({ window: r.window, stage: r.stage })),
-    replayedSteps,
-  };
-  return node;
-}
-
-interface Recovered {
-  readonly journal: WindowJournal;
-  readonly keys: CheckpointKeys;
-  readonly base: PublishedCheckpoint;
-  readonly current: PublishedCheckpoint;
-  readonly trainer: Trainer;
-  readonly publishState: PublishState;
-  readonly resume: Extract<JournalRead, { ok: true }> | null;
-  readonly unfinished: readonly ProgressRecord[];
-  readonly archives: readonly WindowArchive[];
-  readonly market: MarketValidatorOptions['market'];
-  readonly nextWindow: number;
 }
 
 export class ValidatorNode {
