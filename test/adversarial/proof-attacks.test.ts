@@ -10,7 +10,8 @@
  *   - attacks whose tokens always differ from the replay (edited tokens, a corrected answer, a far model, another
  *     prompt) and the forged sketches are never accepted, and a forged sketch passes ≤ 10⁻³ of positions.
  * These hold under proof v2 (DEVNET, since commit 9d069d3: every token replayed, hotkey-bound stream, v8 sketch);
- * under the v4 gates several rows are accepted with different tokens — the point of issue 11.
+ * under the v4 gates several rows are accepted with different tokens — the point of issue 11 — and the last test
+ * checks that the harness counts them (so accepted_differing = 0 above is not vacuous).
  * Attacks that may reproduce the honest tokens (a model 1e-3 off, the previous checkpoint, old tokens, a copied
  * group on a prompt the model is sure of) may be accepted: then they are the honest group, and only
  * accepted_differing is asserted.
@@ -21,7 +22,8 @@ import { DEVNET } from '../../core/profile/index.ts';
 import { Reason } from '../../core/protocol/reasons.ts';
 import { createNodeWasmBackend } from '../../kernels/wasm/node.ts';
 import { AttackLab, ATTACKS, runAttack } from '../../bench/proof/attacks.ts';
-import { loadTiny } from '../../bench/proof/setup.ts';
+import { benchProfile, loadTiny } from '../../bench/proof/setup.ts';
+import { V4 } from '../../core/profile/index.ts';
 
 const N = 5;
 /** Rows whose accepted groups would necessarily differ from the honest replay, or whose sketch is forged. */
@@ -61,4 +63,17 @@ describe('proof v2 against the forgeries of issue 11 (wasm → wasm)', () => {
       }
     });
   }
+});
+
+describe('the harness sees what proof v2 stops', () => {
+  it('under the v4 gates an edited final answer is accepted with tokens that differ from the honest replay', async () => {
+    const v4 = AttackLab.open({ profile: benchProfile(V4.id).profile, producer: be, verifier: be, tiny: await loadTiny() });
+    try {
+      const row = await runAttack(v4, ATTACKS.find((a) => a.name === 'edit-final')!, N);
+      expect(row.accepted_differing).toBeGreaterThan(0);
+      expect(row.accepted_differing).toBeLessThanOrEqual(row.accepted);
+    } finally {
+      v4.close();
+    }
+  });
 });
