@@ -34,10 +34,9 @@ afterAll(async () => {
 type Prove = Extract<ValidatorEvent, { kind: 'prove' }>;
 
 /** A devnet validator + two uniform miners on one data directory, restartable on the same port. */
-async function harness() {
+async function harness(profile = fastDevnetProfile(6, 2)) {
   const dataDir = await mkdtemp(join(tmpdir(), 'reliquary-crash-'));
   dirs.push(dataDir);
-  const profile = fastDevnetProfile(6, 2);
   const env = envArith();
   const proofs: Prove[] = [];
   const reports: WindowReport[] = [];
@@ -196,5 +195,37 @@ describe('a validator crashed at every step boundary of the window loop', () => 
     const ckpts = await checkpoints(h);
     expect(ckpts.filter((c) => c.window === window)).toHaveLength(1);
     expect(ckpts.map((c) => c.checkpointN)).toEqual(ckpts.map((_, i) => i + 1));
+  }, 200_000);
+
+  it('a training step not yet published when the process dies is replayed from its record, not lost or doubled', async () => {
+    const base = fastDevnetProfile(6, 2);
+    const h = await harness({ ...base, grpo: { ...base.grpo, publishEverySteps: 2 } });
+    let window = -1;
+    let stepsBefore = -1;
+    try {
+      // the first step always publishes (first training ever); crash after archiving the next trained, unpublished one
+      window = await h.crashAt('archived', async (w) => {
+        const r = await h.progress(w);
+        return r?.train?.applied === true && r.published === null;
+      }, 10);
+      stepsBefore = h.v.node.trainer.state.scheduleStep;
+      const masters = h.v.node.trainer.state.optimizer.params.map((q) => q.master.slice());
+      const v = await h.restart();
+      // the replayed step lands on the same fp32 masters as the step the dead process had taken
+      expect(v.node.trainer.state.optimizer.params.map((q) => q.master)).toEqual(masters);
+      expect(v.node.recovery.replayedSteps).toEqual([window]);
+      expect(v.node.trainer.state.windowCursor).toBe(window);
+      expect(v.node.trainer.state.scheduleStep).toBe(stepsBefore);
+      const r = await v.runWindow();
+      h.reports.push(r);
+      expect(r.window).toBe(window);
+      expect(r.resumedAt).toBe('archived');
+    } finally {
+      await h.stop();
+    }
+    const ckpts = await checkpoints(h);
+    expect(ckpts.map((c) => c.checkpointN)).toEqual(ckpts.map((_, i) => i + 1));
+    expect(ckpts.some((c) => c.window === window)).toBe(false);
+    expect((await storedArchives(h)).get(window)!.window_status).toBe('completed');
   }, 200_000);
 });
