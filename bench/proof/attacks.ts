@@ -72,6 +72,7 @@ export interface AttackRow {
   groups: number;
   accepted: number;
   accepted_differing: number;
+  /** Reject reason → groups (admission's or the prover's); accepted + Σ reasons = groups. */
   reasons: Record<string, number>;
   /** Draws the attack did not apply to (not counted in `groups`). */
   skipped: number;
@@ -394,9 +395,8 @@ export async function runAttack(lab: AttackLab, attack: Attack, groups: number, 
     row.groups++;
     const c = { model: f.validator, profile: lab.profile, window: f.window };
     const v = await judge(c, f.group);
-    const key = v ? v.reason : 'accepted';
-    row.reasons[key] = (row.reasons[key] ?? 0) + 1;
-    if (!v) {
+    if (v) row.reasons[v.reason] = (row.reasons[v.reason] ?? 0) + 1;
+    else {
       row.accepted++;
       const replay = await honestGroup(f.validator, f.group.promptIdx, f.group.hotkey, f.window, lab.profile, { rollouts: f.group.rollouts.length });
       if (!sameTokens(replay, f.group)) row.accepted_differing++;

@@ -23,7 +23,7 @@ export function formatAttacks(rows: readonly AttackRow[]): string[] {
     rows.map((r) => [
       r.attack, String(r.groups), String(r.accepted), String(r.accepted_differing),
       r.positions ? `${r.positions.passed}/${r.positions.tried} (${num(r.positions.rate)})` : '',
-      reasons(Object.fromEntries(Object.entries(r.reasons).filter(([k]) => k !== 'accepted'))) + (r.skipped ? ` [${r.skipped} draws n/a]` : ''),
+      reasons(r.reasons) + (r.skipped ? ` [${r.skipped} draws n/a]` : ''),
     ]),
     new Set([0, 5]),
   );
