@@ -6,6 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { benchKernelsCommand, type BenchKernelsFlags } from '../../bench/command.ts';
+import { benchStagesCommand, type BenchStagesFlags } from '../../bench/stages-command.ts';
 import { runConformance } from './conformance/runner.ts';
 import { beaconVerifyCommand } from './commands/beacon.ts';
 import { modelScoreCommand } from './commands/model.ts';
@@ -86,6 +87,17 @@ bench
   .option('--threads <n>', 'wasm threads, one column per count beside the 1-thread one (e.g. 2, or 2,4)')
   .action(async (opts: BenchKernelsFlags) => {
     process.exitCode = await benchKernelsCommand(opts);
+  });
+
+bench
+  .command('stages')
+  .description('generation, proof verification, admission and GRPO training per backend at the tiny and a Qwen3-0.6B shape, with roofline ratios and peak memory')
+  .option('--json', 'print the report {machine, matmul, rows, ratios, notes} as JSON')
+  .option('--quick', 'tiny token counts and a 1-layer 0.6B shape: fields only (the test suite)')
+  .option('--backends <list>', 'comma-separated subset of ref,wasm,webgpu')
+  .option('--threads <n>', 'wasm threads (default 1)')
+  .action(async (opts: BenchStagesFlags) => {
+    process.exitCode = await benchStagesCommand(opts);
   });
 
 bench
