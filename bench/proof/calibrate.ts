@@ -7,6 +7,10 @@
  *                row (0 when u lies inside), every completion position → profile.proof.cdfEpsilon
  *   |Δ hidden|   the final hidden states of the same sequence on the two backends (prefill rows of every position of
  *                prompt + completion), on a subset of sequences       → profile.proof.sketchAmbiguity
+ *   |Δ CDF boundary|  the claimed token's interval [lower, upper) recomputed (prefill) on the two backends, same
+ *                subset, every completion position                    → profile.proof.cdfEpsilon (the drift ε must cover)
+ * and the forgery surface ε opens: the share of honest completion positions where u lies within cdfEpsilon of a
+ * boundary of its token's interval (there a neighbouring token would pass the replay too).
  * each with the profile's chosen value and the margin = chosen / measured (null when nothing was measured above 0).
  *
  * `CalibrationTally` accumulates; `calibrationOf` turns a tally into the printed section; `measureCalibration`
@@ -37,6 +41,9 @@ export interface Calibration {
   logprob: CalibratedValue;
   cdf: CalibratedValue;
   hidden: CalibratedValue;
+  cdfBoundary: CalibratedValue;
+  /** Honest completion positions whose u lies within cdfEpsilon of its interval's boundary (a neighbour would pass too). */
+  epsilonAmbiguous: { positions: number; of: number; share: number };
   /** What the positions are. */
   note: string;
 }
@@ -60,8 +67,11 @@ export class CalibrationTally {
   logprobMax = 0;
   cdfMax = 0;
   hiddenMax = 0;
+  boundaryMax = 0;
   positions = 0;
   hiddenRows = 0;
+  boundaryPositions = 0;
+  ambiguous = 0;
 
   /** The completion positions of proved honest rollouts (verifier's records, producer's claims). */
   addRecords(pair: string, records: readonly RolloutUnderCheck[], s: StreamOf, profile: Profile): void {
@@ -78,6 +88,9 @@ export class CalibrationTally {
       const u = Math.fround(uAt(s.randomness, s.promptIdx, s.checkpointHash, m, j, profile.forcedSeed, s.hotkey)); // as the replay reads it
       const c = cdfDistance(u, proof.cdfLower[j]!, proof.cdfUpper[j]!);
       if (c > this.cdfMax) this.cdfMax = c;
+      const eps = profile.proof.cdfEpsilon;
+      if (u - proof.cdfLower[j]! < eps && proof.cdfLower[j]! > 0) this.ambiguous++;
+      else if (proof.cdfUpper[j]! - u <= eps && proof.cdfUpper[j]! < 1) this.ambiguous++;
       this.positions++;
     }
   }
@@ -90,6 +103,16 @@ export class CalibrationTally {
       if (d > this.hiddenMax) this.hiddenMax = d;
     }
     this.hiddenRows += rows;
+  }
+
+  /** The CDF intervals of the same completion tokens recomputed on two backends. */
+  addBoundaries(pair: string, a: ProofForward, b: ProofForward): void {
+    this.pairs.add(pair);
+    for (let j = a.promptLength === 0 ? 1 : 0; j < a.tokens.length - a.promptLength; j++) {
+      const d = Math.max(Math.abs(a.cdfLower[j]! - b.cdfLower[j]!), Math.abs(a.cdfUpper[j]! - b.cdfUpper[j]!));
+      if (d > this.boundaryMax) this.boundaryMax = d;
+      this.boundaryPositions++;
+    }
   }
 }
 
@@ -104,6 +127,8 @@ export function calibrationOf(t: CalibrationTally, profile: Profile): Calibratio
     logprob: value(t.logprobMax, profile.proof.logprobMaxAbs, t.positions),
     cdf: value(t.cdfMax, profile.proof.cdfEpsilon, t.positions),
     hidden: value(t.hiddenMax, profile.proof.sketchAmbiguity, t.hiddenRows),
-    note: 'logprob and cdf: every completion position of the honest groups (producer decode vs verifier prefill); hidden: prefill rows of every position (prompt + completion) of a subset of sequences, the same sequence on producer and verifier',
+    cdfBoundary: value(t.boundaryMax, profile.proof.cdfEpsilon, t.boundaryPositions),
+    epsilonAmbiguous: { positions: t.ambiguous, of: t.positions, share: t.positions ? t.ambiguous / t.positions : 0 },
+    note: 'logprob and u-to-interval: every completion position of the honest groups (producer decode vs verifier prefill); hidden and CDF boundary: a subset of sequences recomputed (prefill) on producer and verifier, hidden over every position (prompt + completion), boundaries over completion positions',
   };
 }

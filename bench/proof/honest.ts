@@ -2,7 +2,7 @@
  * The honest side of `reliquary bench proof` (issue 11): honest groups produced on each backend (ref, wasm, webgpu)
  * and proved on each (all 9 producer→verifier pairs) through the validator's path (bench/proof/setup.ts `judge`:
  * admission, then `proveGroup`), counting false rejects; the calibration figures (bench/proof/calibrate.ts) from the
- * same groups; and the cost: mean ms per group of generation (`generateRollouts`, M rollouts with commitments) and
+ * same groups (and, on a subset, the same sequences recomputed on every backend); and the cost: mean ms per group of generation (`generateRollouts`, M rollouts with commitments) and
  * of verification (`proveGroup`) on each backend, and their ratio.
  *
  * Group i of producer X: prompt `marketPrompt(i)`, the honest hotkey, its own window (randomness `honest X|i`), the
@@ -14,6 +14,7 @@
  */
 import type { ComputeBackend } from '../../core/compute/backend.ts';
 import type { Qwen3Model } from '../../core/model/forward.ts';
+import { proofForward, type ProofForward } from '../../core/model/proof.ts';
 import { disposeQwen3Weights } from '../../core/model/weights.ts';
 import { DEVNET, type Profile } from '../../core/profile/index.ts';
 import { proofRecords } from '../../core/validator/prover.ts';
@@ -108,7 +109,7 @@ export async function runHonest(o: {
         o.log?.(`honest: ${x}→${y} ${row.rejected}/${row.groups} rejected`);
       }
     }
-    await hiddenDrift(models, produced, plan.hiddenGroups, tally);
+    await crossBackendDrift(models, produced, plan.hiddenGroups, profile, tally);
   } finally {
     for (const [name, m] of models) disposeQwen3Weights(o.backends.get(name)!, m.weights);
   }
@@ -122,24 +123,34 @@ export async function runHonest(o: {
   return { honest: rows, calibration: calibrationOf(tally, profile), cost };
 }
 
-/** |Δ hidden| of the first `n` groups of every producer, each sequence's prefill on every backend, every pair. */
-async function hiddenDrift(models: ReadonlyMap<string, Qwen3Model>, produced: ReadonlyMap<string, { g: BenchGroup }[]>, n: number, tally: CalibrationTally): Promise<void> {
-  const seqs = [...produced.values()].flatMap((list) => list.slice(0, n).flatMap(({ g }) => g.rollouts.map((r) => r.tokens)));
+/**
+ * |Δ hidden| and |Δ CDF boundary| of the first `n` groups of every producer: each sequence's prefill on every
+ * backend (final hidden rows; the proof forward's intervals), compared for every pair.
+ */
+async function crossBackendDrift(models: ReadonlyMap<string, Qwen3Model>, produced: ReadonlyMap<string, { g: BenchGroup }[]>, n: number, profile: Profile, tally: CalibrationTally): Promise<void> {
+  const rollouts = [...produced.values()].flatMap((list) => list.slice(0, n).flatMap(({ g }) => g.rollouts));
   const hidden = new Map<string, Float32Array[]>();
+  const proofs = new Map<string, ProofForward[]>();
   for (const [name, model] of models) {
-    const out: Float32Array[] = [];
-    for (const s of seqs) {
-      const h = model.hiddenForward(s, 1, s.length);
+    const hs: Float32Array[] = [];
+    const ps: ProofForward[] = [];
+    for (const r of rollouts) {
+      const h = model.hiddenForward(r.tokens, 1, r.tokens.length);
       try {
-        out.push(await model.be.download(h));
+        hs.push(await model.be.download(h));
       } finally {
         model.be.dispose(h);
       }
+      ps.push(await proofForward(model, r.tokens, { promptLength: r.promptLength, randomness: '00'.repeat(32), profile, eosTokenIds: profile.model.eosTokenIds }));
     }
-    hidden.set(name, out);
+    hidden.set(name, hs);
+    proofs.set(name, ps);
   }
   for (const [x, hx] of hidden) {
-    for (const [y, hy] of hidden) hx.forEach((a, k) => tally.addHidden(`${x}→${y}`, a, hy[k]!, seqs[k]!.length));
+    for (const [y, hy] of hidden) {
+      hx.forEach((a, k) => tally.addHidden(`${x}→${y}`, a, hy[k]!, rollouts[k]!.tokens.length));
+      proofs.get(x)!.forEach((a, k) => tally.addBoundaries(`${x}→${y}`, a, proofs.get(y)![k]!));
+    }
   }
 }
 

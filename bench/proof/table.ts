@@ -44,8 +44,10 @@ export function formatCalibration(c: Calibration): string[] {
     ...columns(['drift', 'measured max', 'chosen', 'margin', 'positions'], [
       row('|Δ logprob|', 'logprobMaxAbs', c.logprob),
       row('u to CDF interval', 'cdfEpsilon', c.cdf),
+      row('|Δ CDF boundary|', 'cdfEpsilon', c.cdfBoundary),
       row('|Δ hidden|', 'sketchAmbiguity', c.hidden),
     ], new Set([0, 2])),
+    `ε-ambiguous honest positions (u within cdfEpsilon of its interval's boundary: a neighbouring token passes too): ${c.epsilonAmbiguous.positions} of ${c.epsilonAmbiguous.of} (${num(c.epsilonAmbiguous.share)})`,
     `pairs: ${c.pairs.join(', ')}`,
     c.note,
   ];

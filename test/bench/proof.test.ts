@@ -48,13 +48,15 @@ describe('bench proof', () => {
       expect(p.rate).toBe(p.passed / p.tried);
     }
     expect(r.honest).toEqual([{ producer: 'wasm', verifier: 'wasm', groups: 24, rejected: expect.any(Number), reasons: expect.any(Object) }]);
-    for (const k of ['logprob', 'cdf', 'hidden'] as const) {
+    for (const k of ['logprob', 'cdf', 'hidden', 'cdfBoundary'] as const) {
       expect(r.calibration[k].positions).toBeGreaterThan(0);
       expect(r.calibration[k].measured).toBeGreaterThanOrEqual(0);
     }
     expect(r.calibration.logprob.chosen).toBe(DEVNET.proof.logprobMaxAbs);
     expect(r.calibration.cdf.chosen).toBe(DEVNET.proof.cdfEpsilon);
     expect(r.calibration.hidden.chosen).toBe(DEVNET.proof.sketchAmbiguity);
+    expect(r.calibration.epsilonAmbiguous.of).toBe(r.calibration.cdf.positions);
+    expect(r.calibration.epsilonAmbiguous.share).toBe(r.calibration.epsilonAmbiguous.positions / r.calibration.epsilonAmbiguous.of);
     const c = r.cost['wasm']!;
     expect(c.groups_generated).toBe(24);
     expect(c.ratio).toBeCloseTo(c.verify_ms_per_group! / c.generate_ms_per_group!, 9);
