@@ -70,6 +70,13 @@ export interface Profile {
     readonly bootstrapWindows: number;
     /** Post-deadline seal beacon fetch limit, seconds. */
     readonly sealBeaconTimeoutSeconds: number;
+    /**
+     * How a window closes (core/market/fill.ts): `'deadline'` (default, v4): on the collection deadline, winners by
+     * the difficulty auction; `'fill'` (the seeds' rule, upstream V1): as soon as `auction.winnersPerEnv` valid,
+     * distinct, in-zone groups have landed, proven in the canonical fill order until that many pass; the deadline
+     * stays as the fallback.
+     */
+    readonly close?: 'deadline' | 'fill';
   };
   readonly drand: {
     readonly chainHash: string;
@@ -574,6 +581,8 @@ export const DEVNET: Profile = deepFreeze({
     sealBackstopSeconds: 120,
     bootstrapWindows: 0,
     sealBeaconTimeoutSeconds: 2,
+    // The seeds' rule: the window closes when 4 valid, distinct, in-zone groups have landed (seconds), not on the deadline.
+    close: 'fill',
   },
   wire: { ...V4.wire, minCommitTokens: 4 },
   // Devnet knob (see Profile.admission): identical correct answers are the norm on the arithmetic task.
