@@ -40,7 +40,7 @@ import { collectionEnd, graceEnd } from '../market/window.ts';
 import { loadCheckpoint } from '../model/checkpoint.ts';
 import { parseQwen3Config } from '../model/config.ts';
 import { Qwen3Model } from '../model/forward.ts';
-import { tensorToF32, type HostTensor } from '../model/safetensors.ts';
+import { modelTensors } from '../model/load.ts';
 import { disposeQwen3Weights, uploadQwen3Weights } from '../model/weights.ts';
 import type { Profile } from '../profile/index.ts';
 import { utf8 } from '../protocol/codec.ts';
@@ -268,8 +268,7 @@ export class ValidatorNode {
     let weights = t.published;
     if (loaded) {
       const c = await loadCheckpoint(this.deps.checkpoints.fs, ckpt.dir);
-      const host = new Map<string, HostTensor>([...c.tensors].map(([n, x]) => [n, x.dtype === 'f16' ? { dtype: 'f32', shape: x.shape, data: tensorToF32(x) } : x]));
-      weights = uploadQwen3Weights(t.be, parseQwen3Config(c.config), host);
+      weights = uploadQwen3Weights(t.be, parseQwen3Config(c.config), modelTensors(c.tensors));
       this.log(`validator: window ${window} proved on checkpoint ${ckpt.checkpointN} (${revision.slice(0, 12)}), the one it announced`);
     }
     try {

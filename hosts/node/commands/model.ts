@@ -15,9 +15,9 @@
  */
 import { promises as fsp } from 'node:fs';
 import type { ComputeBackend } from '../../../core/compute/backend.ts';
-import { loadCheckpoint, type HostTensor as CheckpointTensor } from '../../../core/model/checkpoint.ts';
-import { parseQwen3Config, proofForward, Qwen3Model, uploadQwen3Weights, type HostTensor } from '../../../core/model/index.ts';
-import { tensorToF32 } from '../../../core/model/safetensors.ts';
+import { loadCheckpoint } from '../../../core/model/checkpoint.ts';
+import { modelTensors } from '../../../core/model/load.ts';
+import { parseQwen3Config, proofForward, Qwen3Model, uploadQwen3Weights } from '../../../core/model/index.ts';
 import { V4 } from '../../../core/profile/index.ts';
 import { RefBackend } from '../../../kernels/ref/index.ts';
 import { createNodeWasmBackend } from '../../../kernels/wasm/node.ts';
@@ -53,14 +53,8 @@ export async function createBackend(name: string): Promise<ComputeBackend> {
   }
 }
 
-/** Checkpoint tensors as the model's upload takes them: f16 widened to f32, f32 and bf16 bits kept. */
-export function modelTensors(tensors: ReadonlyMap<string, CheckpointTensor>): Map<string, HostTensor> {
-  const out = new Map<string, HostTensor>();
-  for (const [name, t] of tensors) {
-    out.set(name, t.dtype === 'f16' ? { shape: t.shape, data: tensorToF32(t), dtype: 'f32' } : t);
-  }
-  return out;
-}
+/** Checkpoint tensors as the model's upload takes them (core/model/load.ts; re-exported for the commands and benches). */
+export { modelTensors } from '../../../core/model/load.ts';
 
 async function readTokens(file: string): Promise<number[]> {
   let text: string;

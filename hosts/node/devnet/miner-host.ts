@@ -7,10 +7,8 @@
 import type { ComputeBackend } from '../../../core/compute/backend.ts';
 import type { Selector } from '../../../core/interfaces/selector.ts';
 import { isTransportError } from '../../../core/interfaces/transport.ts';
-import { loadCheckpoint } from '../../../core/model/checkpoint.ts';
-import { parseQwen3Config } from '../../../core/model/config.ts';
-import { Qwen3Model } from '../../../core/model/forward.ts';
-import { disposeQwen3Weights, uploadQwen3Weights } from '../../../core/model/weights.ts';
+import { loadModel } from '../../../core/model/load.ts';
+import { disposeQwen3Weights } from '../../../core/model/weights.ts';
 import { createMiner, MinerStopError, modelGenerator, type Miner, type WindowStats } from '../../../core/miner/index.ts';
 import type { Profile } from '../../../core/profile/index.ts';
 import type { Signer } from '../../../core/protocol/sr25519.ts';
@@ -21,7 +19,6 @@ import { arithDifficultyPrior, arithPromptBucket, type ArithEnvironment } from '
 import { selectorFrontier } from '../../../plugins/selector-frontier/index.ts';
 import { selectorUniform } from '../../../plugins/selector-uniform/index.ts';
 import { httpClient } from '../../../plugins/transport-http/index.ts';
-import { modelTensors } from '../commands/model.ts';
 import { nodeCheckpointFs } from '../fs-checkpoint.ts';
 
 export type SelectorKind = 'uniform' | 'frontier';
@@ -67,7 +64,7 @@ export async function startMiner(o: MinerHostOptions): Promise<MinerHost> {
   const log = o.log ?? (() => {});
   const fs = nodeCheckpointFs();
   const be: ComputeBackend = await createNodeWasmBackend();
-  let model = await loadModel(be, o.modelDir);
+  let model = await loadModel(be, { fs, dir: o.modelDir });
   const windows: number[] = [];
   const reloads: number[] = [];
   // The frontier selector learns a prior per prompt-feature bucket (operator and operand digit counts, parsed from
@@ -95,7 +92,7 @@ export async function startMiner(o: MinerHostOptions): Promise<MinerHost> {
     random: (n) => crypto.getRandomValues(new Uint8Array(n)),
     onEvent: async (e) => {
       if (e.kind === 'checkpoint' && e.repoId) {
-        const next = await loadModel(be, e.repoId);
+        const next = await loadModel(be, { fs, dir: e.repoId });
         disposeQwen3Weights(be, model.weights);
         model = next;
         reloads.push(e.checkpointN);
@@ -149,10 +146,4 @@ export async function startMiner(o: MinerHostOptions): Promise<MinerHost> {
       be.destroy();
     },
   };
-
-  async function loadModel(backend: ComputeBackend, dir: string): Promise<Qwen3Model> {
-    const ckpt = await loadCheckpoint(fs, dir);
-    const cfg = parseQwen3Config(ckpt.config);
-    return new Qwen3Model(backend, cfg, uploadQwen3Weights(backend, cfg, modelTensors(ckpt.tensors)));
-  }
 }

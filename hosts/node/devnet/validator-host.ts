@@ -31,6 +31,7 @@ import { storeFs, type FsObjectStore } from '../../../plugins/store-fs/index.ts'
 import { httpServer } from '../../../plugins/transport-http/index.ts';
 import { listen, type Listening } from '../../../plugins/transport-http/listen-node.ts';
 import { nodeCheckpointFs } from '../fs-checkpoint.ts';
+import { revealParserPool, type RevealParserPool } from '../reveal-parser-pool.ts';
 
 export type { HeldOutEval, PublishedCheckpoint, TrainLine, WeightsLine, WindowReport } from '../../../core/validator/report.ts';
 
@@ -106,10 +107,13 @@ export async function startValidator(o: ValidatorHostOptions): Promise<Validator
   const coldkey: Signer = signerFromSeed(await persistedSeed(store, 'devnet/validator-coldkey-seed.bin', 32));
   const uid = await chain.register(signer.ss58, coldkey.ss58); // idempotent: same uid on every restart
   const be: ComputeBackend = await createNodeWasmBackend();
+  // Reveal bodies are parsed in worker threads, off the event loop (a hostile body costs a worker, not the node).
+  const pool: RevealParserPool = revealParserPool({ profile: p });
   let node: ValidatorNode;
   try {
     node = await startValidatorNode({
       profile: p, store, chain, beacon, backend: be, signer, uid, envs: { [o.env.name]: o.env }, tokenizer: DEVNET_CHAR_TOKENIZER, clock: wall, sleep,
+      market: { parseReveal: pool.parse },
       checkpoints: { fs: nodeCheckpointFs(), baseDir: resolve(o.modelDir), dirOf: (n) => join(dataDir, 'checkpoints', `ckpt-${n}`) },
       heldOut: { env: o.env.heldOut, indices: spreadIndices(o.env.heldOut.size, HELD_OUT_EVAL.problems), randomness: HELD_OUT_EVAL.randomness, maxNewTokens: p.environments[o.env.name]?.maxNewTokens ?? 32 },
       onEvent: (e) => {
@@ -122,6 +126,7 @@ export async function startValidator(o: ValidatorHostOptions): Promise<Validator
     });
   } catch (e) {
     be.destroy();
+    await pool.close();
     throw e;
   }
   const v = node.validator;
@@ -152,6 +157,7 @@ export async function startValidator(o: ValidatorHostOptions): Promise<Validator
       await server.close();
       node.close();
       be.destroy();
+      await pool.close();
     },
   };
 }
