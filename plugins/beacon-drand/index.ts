@@ -12,3 +12,4 @@ export {
   type FetchLike,
 } from './drand-quicknet.ts';
 export { verifyQuicknetBeacon, type QuicknetChainKey, type UnverifiedBeacon } from './verify.ts';
+export { beaconDrandPlugin } from './plugin.ts';
