@@ -18,6 +18,7 @@ import { gatedUtility } from '../../../core/market/zone.ts';
 import { extractBoxed } from '../../../plugins/env-math/extract.ts';
 import { mathReward } from '../../../plugins/env-math/grader.ts';
 import { codeExtract } from '../../../plugins/env-code/extract.ts';
+import { codeRewardSync } from '../sandbox/code-reward.ts';
 import type { ArgReader } from './args.ts';
 import { EXACT, type FloatRule } from './compare.ts';
 
@@ -137,4 +138,6 @@ export const CONFORMANCE_FUNCTIONS: Readonly<Record<string, ConformanceFunction>
   math_reward: { floats: EXACT, run: (a) => mathReward(a.str('completion'), a.str('ground_truth')) },
   extract_boxed: { floats: EXACT, run: (a) => extractBoxed(a.str('text')) },
   code_extract: { floats: EXACT, run: (a) => codeExtract(a.str('text')) },
+  /** Issue 15 §2: passed/tests of the completion's program, run in the pyodide sandbox (a fraction i/T, exact). */
+  code_reward: { floats: EXACT, run: (a) => codeRewardSync(a.str('completion'), a.str('entry'), a.strs('tests')) },
 };

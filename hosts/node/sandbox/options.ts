@@ -71,8 +71,8 @@ export function startSandboxThread(o: PyodideSandboxOptions): SandboxThread {
   const worker = new Worker(sandboxWorkerSource(), {
     eval: true,
     env: {},
-    stdout: true,
-    stderr: true,
+    stdout: false,
+    stderr: false,
     resourceLimits: { maxOldGenerationSizeMb: o.heapMb, maxYoungGenerationSizeMb: 32 },
     workerData: {
       port: port2,
@@ -88,8 +88,6 @@ export function startSandboxThread(o: PyodideSandboxOptions): SandboxThread {
     },
     transferList: [port2],
   });
-  worker.stdout.resume();
-  worker.stderr.resume();
   worker.unref();
   port1.unref();
   return { worker, port: port1, signal };

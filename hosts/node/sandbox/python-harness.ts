@@ -265,6 +265,8 @@ def run_test(src):
         exec(_program, ns)
     except BaseException as e:
         return ('program', _fmt(e))
+    # The test imports afresh: a module the program rebound or mutated is not the one the test sees.
+    ns['__builtins__'] = _fresh_builtins()
     try:
         if t[0] == 'compare':
             a = eval(t[1], ns)

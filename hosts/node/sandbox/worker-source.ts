@@ -5,7 +5,8 @@
  *
  * Unmodified pyodide in Node is not a sandbox (toolchain.md: `os.system` ran a host command, `import js` read
  * the host environment, `socket.connect` returned). The wall, in the order it is built:
- *   1. the thread is created with an empty `process.env`, stdout/stderr not forwarded, heap limits
+ *   1. the thread is created with an empty `process.env`, its console silenced (so nothing it prints reaches
+ *      the host's stdout), heap limits
  *      (`resourceLimits`), and the WebAssembly heap capped: the `emscripten_resize_heap` import is wrapped so
  *      that growth past `memoryBytes` fails (Python sees MemoryError);
  *   2. pyodide loads with `jsglobals` a null-prototype object (so `import js` holds nothing, not even a
@@ -36,6 +37,7 @@ const syncBuiltinESMExports = require('node:module').syncBuiltinESMExports;
 const port = workerData.port;
 const signal = workerData.signal;
 const post = (m) => { port.postMessage(m); Atomics.add(signal, 0, 1); Atomics.notify(signal, 0); };
+for (const k of ['log', 'info', 'warn', 'error', 'debug', 'trace']) console[k] = () => {};
 const CAP = workerData.memoryBytes;
 const realInstantiate = WebAssembly.instantiate;
 WebAssembly.instantiate = function instantiate(bin, imports) {
@@ -70,6 +72,7 @@ function wall(py) {
     try { process[k] = denied('process.' + k); } catch {}
   }
   for (const k of Object.keys(process.env)) delete process.env[k];
+  for (const s of [process.stdout, process.stderr]) { try { s.write = () => true; } catch {} }
   for (const k of ['mountNodeFS', 'mountNativeFS', 'loadPackage', 'loadPackagesFromImports', 'registerJsModule', 'unregisterJsModule', 'pyimport', 'runPythonAsync', 'setInterruptBuffer', 'registerComlink']) {
     try { py[k] = denied('pyodide.' + k); } catch {}
   }
