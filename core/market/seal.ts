@@ -2,7 +2,8 @@
  * Sealing one window (spec/market.md §1.6–§1.7, §3, §5, §7): from the frozen pools to a signed archive.
  *
  *   failure already known (invalid beacon, drain timeout) → tombstone
- *   per env, in parallel: rankCandidates → selectWinners(prove) → any env aborted → tombstone (all envs discarded)
+ *   per env, in parallel: rankCandidates (fill-closed profile: fillOrder, fill.ts) → selectWinners(prove)
+ *     → any env aborted → tombstone (all envs discarded)
  *   computePayout (fail-closed checks; a PayoutError → tombstone)
  *   only now, for every env at once: index cooldown, content cooldown and rollout hashes of the winners
  *   quarantine → accumulate (unless quarantined) → build and sign the archive
@@ -34,6 +35,7 @@ import {
   type IndexCooldown,
   type RolloutHashes,
 } from './cooldown.ts';
+import { fillOrder, isFillClosed } from './fill.ts';
 import { computePayout, PayoutError, selectionFromOutcome, type Payout } from './payout.ts';
 import { assessQuarantine, type QuarantineDecision } from './quarantine.ts';
 import { boundsFromProfile, emptyDebts, selectWinners, type AuctionOutcome, type DebtLedger, type ProofResult, type SelectBounds } from './select.ts';
@@ -132,7 +134,8 @@ export async function sealWindow(input: SealInput): Promise<SealResult> {
   const bounds = boundsFromProfile(p, input.bounds);
   const outcomes = await Promise.all(
     envs.map((env) => {
-      const ranked = rankCandidates(input.pools[env]!, { window, env, checkpointRevision: input.checkpointRevision, sealRandomness: input.sealRandomness, openRound: input.openRound }, rankParams(p));
+      const ctx = { window, env, checkpointRevision: input.checkpointRevision, sealRandomness: input.sealRandomness, openRound: input.openRound };
+      const ranked = isFillClosed(p) ? fillOrder(input.pools[env]!, ctx) : rankCandidates(input.pools[env]!, ctx, rankParams(p));
       return selectWinners(ranked, (c) => input.prove(byId.get(c.id)!, c), bounds, {
         window,
         env,

@@ -33,7 +33,8 @@ import { precommitGate, randomReceiptId, revealGate, uploadAborted, uploadGate, 
 import { commitReveal, gradeRevealJson, parseRejected, type GradeResult, type WorkerDeps } from './admission-worker.ts';
 import { resetAccumulator } from './accumulator.ts';
 import { AdmissionBook, CLOSED_CONTEXT, type PoolEntry, type Receipt } from './book.ts';
-import { hasRolloutHash, indexCooldownSet, isIndexCooling } from './cooldown.ts';
+import { hasRolloutHash, indexCooldownSet, isContentCooling, isIndexCooling } from './cooldown.ts';
+import { fillTarget, isFilled, isFillClosed } from './fill.ts';
 import { journalAccepted, restoreBook, type BeforeAccept, type JournalGroup } from './journal.ts';
 import { sealWindow, type MarketState, type ProveEntry, type SealResult } from './seal.ts';
 import { emptyDebts, type DebtLedger, type SelectBounds } from './select.ts';
@@ -169,7 +170,13 @@ export class MarketValidator implements ValidatorService {
     const forceSeal =
       book.inFlight() === 0 &&
       envs.every((e) => (book.gradingsStarted.get(e) ?? 0) >= q.gradingsPerEnv && new Set((book.pool.get(e) ?? []).map((x) => x.promptIdx)).size < q.forceSealMinDistinctPrompts);
-    return fsm.sealDecision(this.fsm, now, { pendingReceiptDeadlines: book.pendingDeadlines(now), forceSeal }, this.o.profile.window);
+    // Fill-closed (fill.ts): N valid, distinct, in-zone, uncooled groups in every env of the mix close the window.
+    const market = this.market;
+    const filled =
+      isFillClosed(this.o.profile) &&
+      isFilled(book.pool, this.o.profile.environmentMix.map(([e]) => e).filter((e) => envs.includes(e)), fillTarget(this.o.profile), (env, idx, content) =>
+        isIndexCooling(market.indexCooldown, env, idx, book.ctx.window) || isContentCooling(market.contentCooldown, content, book.ctx.window));
+    return fsm.sealDecision(this.fsm, now, { pendingReceiptDeadlines: book.pendingDeadlines(now), forceSeal, filled }, this.o.profile.window);
   }
 
   /** OPEN → TRAINING: the seal snapshot; nothing enters the pool afterwards. Call after `idle()`. */

@@ -9,7 +9,7 @@
  *   `openedAt + collectionSeconds + uploadGraceSeconds`.
  * - A receipt issued at `t` may be revealed until `min(t + grace, open + collection + grace)` ({@link revealDeadline}).
  * - `sealDecision` says, at a poll time, whether the window keeps collecting, waits for pending receipts (bounded
- *   by the grace), or seals now (deadline reached, early force-seal, or backstop).
+ *   by the grace), or seals now (deadline reached, early force-seal, filled in a fill-closed window, or backstop).
  * - `window_n` is monotone: the next window is always `windowN + 1`, and a restart recovers it from what the store
  *   holds ({@link recoverWindows}): the largest archived or activated window + 1, plus a tombstone owed to every
  *   activated window that never archived, so each activated window ends with exactly one archive.
@@ -124,23 +124,27 @@ export interface SealInputs {
   readonly pendingReceiptDeadlines: readonly number[];
   /** Early force-seal: gradings used up, fewer than the minimum distinct pending prompts, and the queue empty. */
   readonly forceSeal?: boolean;
+  /** Fill-closed windows (fill.ts): N valid, distinct, in-zone groups have landed in every environment. */
+  readonly filled?: boolean;
 }
 
 /** The seal poll's answer. */
 export type SealDecision =
   | { readonly action: 'collect' }
   | { readonly action: 'wait_receipts'; readonly until: number }
-  | { readonly action: 'seal'; readonly trigger: 'deadline' | 'grace_exhausted' | 'force_seal' | 'backstop' };
+  | { readonly action: 'seal'; readonly trigger: 'deadline' | 'grace_exhausted' | 'force_seal' | 'backstop' | 'filled' };
 
 /**
- * Whether to seal at `now` (market §1.4): before the deadline keep collecting (unless force-sealed); after it,
- * wait for pending receipts but never past `open + collection + grace`; the backstop always seals.
+ * Whether to seal at `now` (market §1.4): before the deadline keep collecting (unless force-sealed, or filled in a
+ * fill-closed window: seal at once, receipts still pending lose the race); after it, wait for pending receipts but
+ * never past `open + collection + grace`; the backstop always seals.
  */
 export function sealDecision(s: WindowState, now: number, inputs: SealInputs, clock: WindowClock): SealDecision {
   expectPhase(s, 'open', 'sealDecision');
   const open = s.openedAt!;
   if (now >= open + clock.sealBackstopSeconds) return { action: 'seal', trigger: 'backstop' };
   const end = collectionEnd(s, clock);
+  if (now < end && inputs.filled) return { action: 'seal', trigger: 'filled' };
   if (now < end) return inputs.forceSeal ? { action: 'seal', trigger: 'force_seal' } : { action: 'collect' };
   const limit = graceEnd(s, clock);
   const live = inputs.pendingReceiptDeadlines.filter((d) => d > now);
