@@ -221,7 +221,7 @@ export class ValidatorNode {
       pool = Object.values(v.freeze(clock())).reduce((a, e) => a + e.length, 0);
       await this.crash('frozen', window);
       transitions.push({ phase: 'training', at: at() });
-      sealRandomness = await this.sealBeacon(collectionEnd(v.window, p.window));
+      sealRandomness = await this.sealBeacon(trigger === 'filled' ? collectEnd : collectionEnd(v.window, p.window)); // a filled window: the round after its fill, not its deadline
       r = await this.prove(window, revision, randomness, sealRandomness);
       transitions.push({ phase: 'publishing', at: at() });
     }
