@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system packages the test suite needs on Debian 12 (bookworm):
 # Mesa's lavapipe Vulkan driver from bookworm-backports, the software adapter Dawn (the `webgpu` npm
-# package) runs WebGPU on when there is no GPU. Debian 12's own Mesa 22.3 gives no adapter at all.
+# package) runs WebGPU on when there is no GPU (Debian 12's own Mesa 22.3 gives no adapter at all), and
+# Debian's `chromium`, the headless browser test/browser drives through playwright-core (its SwiftShader
+# gives WebGPU with --enable-unsafe-webgpu).
 # Idempotent; needs root. Called by `npm test` (through scripts/ensure-system.mjs) and by .ci/run.
 set -euo pipefail
 
@@ -22,3 +24,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers >/dev/null
 echo "setup-system: mesa-vulkan-drivers $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers) installed"
+if ! command -v /usr/bin/chromium >/dev/null; then
+  apt-get install -y -qq chromium >/dev/null
+fi
+echo "setup-system: chromium $(dpkg-query -W -f='${Version}' chromium) installed"
