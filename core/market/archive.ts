@@ -107,7 +107,26 @@ export interface WindowArchive {
   readonly burned: number;
   readonly failure_stage?: string;
   readonly failure_type?: string;
+  /** Replay pointers (issue 16; absent on tombstones and archives of older nodes): see {@link ArchiveReplay}. */
+  readonly replay?: ArchiveReplay;
   readonly signature?: ArchiveSignature;
+}
+
+/**
+ * The signed pointers that make a completed window replayable byte for byte (core/audit): the content-addressed
+ * bundle (exact revealed bodies, batch as trained, step hyperparameters), the checkpoint the training step descended
+ * from and the checkpoint published for this window, if any. Added after training, then the archive is re-signed.
+ */
+export interface ArchiveReplay {
+  /** Store key of the bundle object (`reliquary/<validator>/bundles/window-<w>/<sha256>.json`). */
+  readonly bundle_key: string;
+  /** sha256 (64 hex) of the bundle object's exact bytes. */
+  readonly bundle_sha256: string;
+  /** The last published (or base) checkpoint revision the trainer descended from when this window trained. */
+  readonly parent_revision: string;
+  /** The checkpoint published right after this window (null: none was due). */
+  readonly result_revision: string | null;
+  readonly result_checkpoint_n: number | null;
 }
 
 const sortedRecord = (m: ReadonlyMap<string, number>): Record<string, number> =>
@@ -233,6 +252,12 @@ export function signArchive(archive: WindowArchive, signer: Signer): WindowArchi
   }
   const value = signer.sign(archiveSigningBytes(archive));
   return { ...archive, signature: { scheme: 'sr25519', hotkey: signer.ss58, value } };
+}
+
+/** The archive with its replay pointers, re-signed (every other field unchanged, so the EMA and cooldown replays read the same). */
+export function withReplay(archive: WindowArchive, replay: ArchiveReplay, signer: Signer): WindowArchive {
+  const { signature: _old, ...body } = archive;
+  return signArchive({ ...body, replay }, signer);
 }
 
 /** Result of {@link verifyArchive}. */

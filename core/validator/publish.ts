@@ -17,6 +17,7 @@
  *   const pub = await publishCheckpoint(io, store, keys, trainer, 1, window);
  *   v.setCheckpoint(manifestOf(pub, signer));
  */
+import type { CustodyBlock } from '../audit/custody.ts';
 import type { ObjectStore } from '../interfaces/store.ts';
 import { getJson, putJson } from '../interfaces/store.ts';
 import type { CheckpointManifest } from '../interfaces/transport.ts';
@@ -90,7 +91,11 @@ export async function findCheckpoint(store: ObjectStore, keys: CheckpointKeys, r
   return null;
 }
 
-/** The signed manifest a checkpoint is announced with. */
-export function manifestOf(pub: PublishedCheckpoint, signer: Signer): CheckpointManifest {
-  return { checkpoint_n: pub.checkpointN, repo_id: pub.dir, revision: pub.revision, signature: signer.sign(utf8(`${pub.checkpointN}|${pub.revision}`)) };
+/**
+ * The signed manifest a checkpoint is announced with; `signature` is over ASCII `"<n>|<revision>"`. With `custody`
+ * (core/audit/custody.ts) it also carries the signed parent revision and the bundles trained since the parent.
+ */
+export function manifestOf(pub: PublishedCheckpoint, signer: Signer, custody?: CustodyBlock): CheckpointManifest & { readonly custody?: CustodyBlock } {
+  const m = { checkpoint_n: pub.checkpointN, repo_id: pub.dir, revision: pub.revision, signature: signer.sign(utf8(`${pub.checkpointN}|${pub.revision}`)) };
+  return custody ? { ...m, custody } : m;
 }

@@ -55,6 +55,8 @@ import { findCheckpoint, manifestOf, publishCheckpoint, type CheckpointIo, type 
 import type { Recovered, Recovery } from './recovery.ts';
 import { sealFacts, windowReport, type HeldOutEval, type PublishedCheckpoint, type TrainLine, type WindowReport } from './report.ts';
 import { submitWeights } from './weights.ts';
+import { recordBundle, replayableArchive } from '../audit/record.ts';
+import { recordCustody } from '../audit/custody.ts';
 
 export interface ValidatorNodeDeps {
   readonly profile: Profile;
@@ -321,12 +323,16 @@ export class ValidatorNode {
     if (rec.stage === 'trained') {
       const t0 = clock();
       let pub: PublishedCheckpoint | null = null;
+      // The replay bundle (core/audit), before the publish so its custody manifest names it.
+      if (this.current.window !== w) await recordBundle(store, { validator: hot, profile: p, rec, journalPrefix: this.r.journal.prefix(w), parent: this.current });
       if (rec.publishDue) {
         // The manifest is the durable "published" marker: a crash after it must not publish a second checkpoint.
+        const parent = this.current;
         pub = this.current.window === w ? this.current : await publishCheckpoint(this.deps.checkpoints, store, this.r.keys, this.trainer, this.current.checkpointN + 1, w);
         this.publishState = afterPublish(this.publishState, true);
         this.current = pub;
-        v.setCheckpoint(manifestOf(pub, signer));
+        const custody = parent === pub ? undefined : await recordCustody(store, signer, pub, parent, manifestOf(pub, signer));
+        v.setCheckpoint(manifestOf(pub, signer, custody));
       }
       rec = { ...rec, stage: 'published', published: pub, trainSeconds: rec.trainSeconds + clock() - t0 };
       await putProgress(store, hot, rec);
@@ -334,6 +340,7 @@ export class ValidatorNode {
     }
     const key = archiveKey(hot, w);
     if (rec.stage === 'published') {
+      rec = { ...rec, archive: await replayableArchive(store, signer, rec) }; // + the signed replay block (core/audit)
       await store.put(key, utf8(JSON.stringify(rec.archive)));
       this.archived.set(w, rec.archive);
       await saveCooldownSnapshots(store, v.marketState, w); // market §5; a crash before it is covered by the gap replay

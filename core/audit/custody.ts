@@ -1,0 +1,87 @@
+/**
+ * The signed chain of custody of published checkpoints (issue 16 part 4): each manifest signs its revision, its
+ * parent's revision and the digests of the window bundles trained since the parent, so a checkpoint can be followed
+ * back, step by step, to the base model.
+ *
+ * Layout (a superset of the announced manifest, whose `signature` stays over ASCII `"<n>|<revision>"`):
+ *
+ *   custody.signature = sr25519 by the validator hotkey over ASCII
+ *     "<n>|<revision>|custody-v1|<parent_revision>|<parent_n>|<w1>:<sha1>,<w2>:<sha2>,…"
+ *   (bundles in window order; the message starts with the plain manifest's message, so a verifier of the old
+ *   signature reads the same prefix). Each signed manifest is also kept at `reliquary/<validator>/manifests/ckpt-<n>.json`.
+ *
+ * @example
+ *   const custody = custodyBlock(pub, parent, bundles, signer);  // into manifestOf(pub, signer, custody)
+ *   verifyCustody(manifest, validatorSs58);                       // true | reason
+ */
+import type { ObjectStore } from '../interfaces/store.ts';
+import { getJson, putJson } from '../interfaces/store.ts';
+import type { CheckpointManifest } from '../interfaces/transport.ts';
+import { utf8 } from '../protocol/codec.ts';
+import { verifySignature, type Signer } from '../protocol/sr25519.ts';
+import type { PublishedCheckpoint } from '../validator/report.ts';
+import { bundlePrefix, parseBundleKey, readWindowBundle } from './bundle.ts';
+
+/** The custody block of a manifest. */
+export interface CustodyBlock {
+  readonly parent_revision: string;
+  readonly parent_checkpoint_n: number;
+  /** The bundles of the windows trained since the parent, in window order. */
+  readonly bundles: readonly { readonly window: number; readonly sha256: string }[];
+  readonly signature: string;
+}
+
+/** A manifest with its custody block (the announced manifest's fields unchanged). */
+export type CustodyManifest = CheckpointManifest & { readonly window?: number | null; readonly custody?: CustodyBlock };
+
+export const manifestRecordKey = (validator: string, n: number): string => `reliquary/${validator}/manifests/ckpt-${n}.json`;
+
+/** The exact custody message (see the file header). */
+export function custodyMessage(n: number, revision: string, c: Omit<CustodyBlock, 'signature'>): Uint8Array {
+  return utf8(`${n}|${revision}|custody-v1|${c.parent_revision}|${c.parent_checkpoint_n}|${c.bundles.map((b) => `${b.window}:${b.sha256}`).join(',')}`);
+}
+
+/** The signed custody block of `pub` over `parent` and the bundles trained since. */
+export function custodyBlock(pub: PublishedCheckpoint, parent: PublishedCheckpoint, bundles: CustodyBlock['bundles'], signer: Signer): CustodyBlock {
+  const body = { parent_revision: parent.revision, parent_checkpoint_n: parent.checkpointN, bundles: [...bundles].sort((a, b) => a.window - b.window) };
+  return { ...body, signature: signer.sign(custodyMessage(pub.checkpointN, pub.revision, body)) };
+}
+
+/** Checks both signatures of a manifest: null when they verify for `hotkey`, else why not. */
+export function verifyCustody(m: CustodyManifest, hotkey: string): string | null {
+  if (!verifySignature(utf8(`${m.checkpoint_n}|${m.revision}`), m.signature, hotkey)) return 'manifest signature does not verify';
+  if (!m.custody) return 'no custody block';
+  if (!verifySignature(custodyMessage(m.checkpoint_n, m.revision, m.custody), m.custody.signature, hotkey)) return 'custody signature does not verify';
+  return null;
+}
+
+/** The bundles of windows in (parent.window, upTo] whose training step ran (what a replay from the parent needs). */
+export async function trainedBundlesSince(store: ObjectStore, validator: string, parentWindow: number | null, upTo: number): Promise<{ window: number; sha256: string }[]> {
+  const out: { window: number; sha256: string }[] = [];
+  for (const key of await store.list(bundlePrefix(validator))) {
+    const k = parseBundleKey(key);
+    if (!k || k.window <= (parentWindow ?? -1) || k.window > upTo) continue;
+    const b = await readWindowBundle(store, key);
+    if (b?.bundle?.train?.step) out.push(k);
+  }
+  return out.sort((a, b) => a.window - b.window);
+}
+
+/** Builds and stores the custody manifest of a fresh publish; returns its custody block for the announced manifest. */
+export async function recordCustody(store: ObjectStore, signer: Signer, pub: PublishedCheckpoint, parent: PublishedCheckpoint, plain: CheckpointManifest): Promise<CustodyBlock> {
+  const bundles = await trainedBundlesSince(store, signer.ss58, parent.window, pub.window ?? Number.MAX_SAFE_INTEGER);
+  const custody = custodyBlock(pub, parent, bundles, signer);
+  const m: CustodyManifest = { ...plain, window: pub.window, custody };
+  await putJson(store, manifestRecordKey(signer.ss58, pub.checkpointN), m);
+  return custody;
+}
+
+/** Every stored custody manifest of a validator, by checkpoint number. */
+export async function readCustodyManifests(store: ObjectStore, validator: string): Promise<CustodyManifest[]> {
+  const out: CustodyManifest[] = [];
+  for (const key of await store.list(`reliquary/${validator}/manifests/`)) {
+    const m = await getJson<CustodyManifest>(store, key);
+    if (m) out.push(m);
+  }
+  return out.sort((a, b) => a.checkpoint_n - b.checkpoint_n);
+}
