@@ -8,7 +8,8 @@
  *
  * Rows (producer = the cheater's backend, verifier = the validator's):
  *   honest              control: the cheater's own honest groups (must all be accepted)
- *   constant-sketch     honest tokens and log-probs, every commitment = the group's most common honest sketch
+ *   constant-sketch     honest tokens and log-probs, every commitment = the most common honest sketch value of
+ *                       honest groups of other windows (`AttackLab.commonSketch`)
  *   random-sketch       honest tokens and log-probs, commitments uniform in [0, 2^31−1)
  *   copied-sketch       honest tokens and log-probs, commitments of an honest group of another prompt (same window)
  *   wrong-model-1e-3/-2/-1  tokens, log-probs and sketches honestly computed on the shipped weights plus seeded noise of
@@ -177,6 +178,25 @@ export class AttackLab {
     return this.memo('next', this.verifierBe, () => t);
   }
 
+  private common: number | null = null;
+
+  /**
+   * The most common honest commitment value (completion positions) over 8 honest groups of other windows: the
+   * constant-sketch row's constant. Taken from other windows on purpose — a cheater who had this group's own
+   * sketches would have run the model.
+   */
+  async commonSketch(): Promise<number> {
+    if (this.common === null) {
+      const values: number[] = [];
+      for (let k = 0; k < 8; k++) {
+        const g = await honestGroup(this.current, marketPrompt(k), this.cheater, benchWindow('sketch mode', k), this.profile);
+        for (const r of g.rollouts) values.push(...r.commitments.subarray(r.promptLength));
+      }
+      this.common = mode(values);
+    }
+    return this.common;
+  }
+
   /** Frees every model the lab uploaded (not the backends). */
   close(): void {
     for (const { be, model } of this.owned) disposeQwen3Weights(be, model.weights);
@@ -274,8 +294,8 @@ export const ATTACKS: readonly Attack[] = [
       return { group: g, window: w, validator: lab.validator };
     },
   },
-  sketchRow('constant-sketch', async (g) => {
-    const c = mode(g.rollouts.flatMap((r) => Array.from(r.commitments)));
+  sketchRow('constant-sketch', async (_g, lab) => {
+    const c = await lab.commonSketch();
     return (r) => new Int32Array(r.commitments.length).fill(c);
   }),
   sketchRow('random-sketch', async (_g, _lab, i) => {
