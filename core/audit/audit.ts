@@ -1,0 +1,273 @@
+/**
+ * `reliquary audit` in core (issue 16 part 5): replays a validator's windows from its store and a chain, trusting
+ * nothing but the base model, the validator's hotkey and the registry. Per window, in order:
+ *
+ *   archive-signature  the archive verifies for the validator hotkey
+ *   bundle-hash        the bundle's exact bytes hash to the digest the signed archive names (and its key)
+ *   bundle-header      the bundle's window, randomness, seal randomness and checkpoint are the archive's
+ *   miner-signatures   every group's precommit, envelope and commit signatures; token ids hash to the rollout hashes
+ *   registration       every group's hotkey is registered on the chain (block noted)
+ *   rewards            every rollout re-graded by its environment equals the validator's reward
+ *   proof              the window's announced checkpoint is the replayed one; every proved group re-proved on it
+ *                      (proveGroup with the window's randomness, seal randomness and hotkeys) gives the archived verdict
+ *   batch              every trained rollout is a signed, bundled rollout with its recorded reward
+ *   train-step         the GRPO step replayed on the batch reproduces the signed step line (applied, loss, grad norm)
+ *   checkpoint         the replayed trainer's checkpoint hashes to the published revision, bit for bit (and the
+ *                      published weights file, when readable, to the same)
+ *   manifest           per publish: both manifest signatures, parent = the previous checkpoint (the base for n = 1),
+ *                      the signed bundle list = the bundles trained since the parent
+ *
+ * Training is replayed from the base model through every trained window up to the range's end (the replay needs
+ * the whole chain); the proof, rewards and signature checks run for the windows in the range.
+ *
+ * @example
+ *   const r = await auditValidator({ store, chain, validator, profile, backend, base, baseRevision, tokenizer, envs });
+ *   r.ok; r.lines; // [{ window: 3, check: 'proof', ok: true, detail: '4 groups re-proved, verdicts agree' }, …]
+ */
+import type { Chain } from '../interfaces/chain.ts';
+import type { ComputeBackend } from '../interfaces/compute.ts';
+import type { Environment } from '../interfaces/environment.ts';
+import type { ObjectStore } from '../interfaces/store.ts';
+import { archiveKey, verifyArchive, type WindowArchive } from '../market/archive.ts';
+import { joinPath, WEIGHTS_FILE, type Checkpoint, type CheckpointFs } from '../model/checkpoint.ts';
+import { Qwen3Model } from '../model/forward.ts';
+import type { Profile } from '../profile/index.ts';
+import { createTrainer, disposeTrainer, saveTrainerCheckpoint, trainStep, type Trainer } from '../training/trainer.ts';
+import { loadBatch } from '../validator/progress.ts';
+import { proveGroup } from '../validator/prover.ts';
+import { checkpointRevision } from '../validator/publish.ts';
+import { readWindowBundle, parseBundleKey, type WindowBundle } from './bundle.ts';
+import { batchFailures, learnRollouts, minerSignatureFailures, parseGroupBody, proverGroupOf, registrationFailures, rewardFailures } from './checks.ts';
+import { readCustodyManifests, verifyCustody } from './custody.ts';
+import { memoryCheckpointFs } from './mem-fs.ts';
+
+export const AUDIT_CHECKS = ['archive-signature', 'bundle-hash', 'bundle-header', 'miner-signatures', 'registration', 'rewards', 'proof', 'batch', 'train-step', 'checkpoint', 'manifest'] as const;
+export type AuditCheck = (typeof AUDIT_CHECKS)[number];
+
+export interface AuditLine {
+  readonly window: number;
+  readonly check: AuditCheck;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+/** One group's verdicts: the leader's archived one and the one re-derived here. */
+export interface GroupVerdict {
+  readonly id: string;
+  readonly env: string;
+  readonly hotkey: string;
+  readonly leader: boolean;
+  readonly replayed: boolean;
+  readonly reason: string | null;
+}
+
+export interface AuditInput {
+  readonly store: ObjectStore;
+  readonly chain: Chain;
+  readonly validator: string;
+  readonly profile: Profile;
+  /** A backend with the backward ops (the proof forwards and the replayed steps). */
+  readonly backend: ComputeBackend;
+  /** The base model the chain of checkpoints starts from, and its revision. */
+  readonly base: Checkpoint;
+  readonly baseRevision: string;
+  readonly tokenizer: { decode(ids: readonly number[]): string };
+  /** Environments to re-grade with (absent: the rewards check reports them unavailable). */
+  readonly envs: Readonly<Record<string, Environment>>;
+  /** Inclusive window range (default: every archived window). */
+  readonly from?: number;
+  readonly to?: number;
+  /** Where the published checkpoint files can be read (their `repo_id` paths), for the file hash. */
+  readonly checkpointFs?: CheckpointFs;
+  readonly onLine?: (l: AuditLine) => void;
+}
+
+export interface AuditResult {
+  readonly ok: boolean;
+  readonly lines: readonly AuditLine[];
+  readonly windows: readonly number[];
+  readonly verdicts: ReadonlyMap<number, readonly GroupVerdict[]>;
+  /** The chain block when the registry was read (null: the chain gives none). */
+  readonly block: number | null;
+}
+
+/** The validator's archives by window (unparseable ones are reported by the signature check). */
+async function readArchives(store: ObjectStore, validator: string): Promise<Map<number, WindowArchive | string>> {
+  const prefix = archiveKey(validator, 0).replace(/window-0\.json$/, '');
+  const out = new Map<number, WindowArchive | string>();
+  for (const key of await store.list(prefix)) {
+    const w = Number(/window-(\d+)\.json$/.exec(key)?.[1]);
+    if (!Number.isSafeInteger(w)) continue;
+    try {
+      out.set(w, JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode((await store.get(key))!)) as WindowArchive);
+    } catch (e) {
+      out.set(w, `archive does not parse: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  return out;
+}
+
+const list = (xs: readonly string[], max = 3): string => `${xs.slice(0, max).join('; ')}${xs.length > max ? `; … ${xs.length - max} more` : ''}`;
+
+/** Audits a validator's windows (see the file header). */
+export async function auditValidator(i: AuditInput): Promise<AuditResult> {
+  const { store, profile, validator } = i;
+  const lines: AuditLine[] = [];
+  const verdicts = new Map<number, GroupVerdict[]>();
+  const emit = (window: number, check: AuditCheck, bad: readonly string[], okDetail: string): void => {
+    const l = { window, check, ok: bad.length === 0, detail: bad.length === 0 ? okDetail : list(bad) };
+    lines.push(l);
+    i.onLine?.(l);
+  };
+  const archives = await readArchives(store, validator);
+  const all = [...archives.keys()].sort((a, b) => a - b).filter((w) => w <= (i.to ?? Infinity));
+  const inRange = (w: number): boolean => w >= (i.from ?? -Infinity);
+  const registry = await i.chain.registry();
+  let block: number | null = null;
+  try {
+    block = await i.chain.currentBlock();
+  } catch {
+    block = null;
+  }
+  const registered = new Set(registry.neurons.map((n) => n.hotkey));
+  const trainer: Trainer = createTrainer(i.backend, i.base, profile, null);
+  const memFs = memoryCheckpointFs();
+  let published = i.baseRevision;
+  const revisionByWindow = new Map<number, string>();
+  const bundleByWindow = new Map<number, string>();
+  const trainedWindows = new Set<number>();
+  const known = new Map<string, { reward: number; promptLen: number }>();
+  try {
+    for (const w of all) {
+      const a = archives.get(w)!;
+      const report = inRange(w);
+      if (typeof a === 'string') {
+        if (report) emit(w, 'archive-signature', [a], '');
+        continue;
+      }
+      const sig = verifyArchive(a, validator);
+      if (report) emit(w, 'archive-signature', sig.ok ? [] : [sig.error], `signed by ${validator.slice(0, 12)}…`);
+      if (a.window_status !== 'completed') continue;
+      if (!a.replay) {
+        if (report) emit(w, 'bundle-hash', ['the archive names no replay bundle (written by a node without issue 16)'], '');
+        continue;
+      }
+      const got = await readWindowBundle(store, a.replay.bundle_key);
+      const keyDigest = parseBundleKey(a.replay.bundle_key)?.sha256;
+      const hashBad = got === null ? [`bundle ${a.replay.bundle_key} is missing`]
+        : [got.sha256 !== a.replay.bundle_sha256 ? `bundle bytes hash to ${got.sha256.slice(0, 16)}…, the signed archive says ${a.replay.bundle_sha256.slice(0, 16)}…` : '',
+          keyDigest !== a.replay.bundle_sha256 ? 'bundle key is not its signed digest' : ''].filter(Boolean);
+      if (report) emit(w, 'bundle-hash', hashBad, `sha256 ${a.replay.bundle_sha256.slice(0, 16)}… re-hashed`);
+      const b: WindowBundle | null = got?.bundle ?? null;
+      if (!b) continue;
+      bundleByWindow.set(w, got!.sha256);
+      const header = [
+        b.window !== w ? `window ${b.window}` : '', b.randomness !== a.randomness ? 'randomness' : '', b.seal_randomness !== a.seal_randomness ? 'seal randomness' : '',
+        b.checkpoint_revision !== a.checkpoint_revision ? 'checkpoint revision' : '', b.validator_hotkey !== validator ? 'validator hotkey' : '',
+      ].filter(Boolean).map((f) => `bundle ${f} differs from the archive's`);
+      if (report) emit(w, 'bundle-header', header, 'window, randomness, seal randomness, checkpoint match');
+      learnRollouts(b, profile, known);
+      if (report) {
+        emit(w, 'miner-signatures', minerSignatureFailures(b, profile), `${b.groups.length} group(s): precommit, envelope, commit signatures and token hashes verify`);
+        emit(w, 'registration', registrationFailures(b, registered), `${new Set(b.groups.map((g) => g.hotkey)).size} hotkey(s) registered${block !== null ? ` (block ${block})` : ''}`);
+        emit(w, 'rewards', await rewardFailures(b, profile, i.envs, (ids) => i.tokenizer.decode(ids)), `${b.groups.reduce((s, g) => s + g.rewards.length, 0)} rollout(s) re-graded`);
+        const v = await reprove(a, b, i, trainer, published);
+        verdicts.set(w, v.verdicts);
+        emit(w, 'proof', v.bad, `${v.verdicts.length} group(s) re-proved on ${published.slice(0, 12)}, verdicts agree`);
+      }
+      emit(w, 'batch', batchFailures(b, known), b.batch ? `${b.batch.envs.reduce((s, e) => s + e.groups.length, 0)} trained group(s) are signed rollouts` : 'no batch');
+      const t = b.train;
+      if (t?.step) {
+        trainedWindows.add(w);
+        const bad: string[] = [];
+        if (t.parent_revision !== published) bad.push(`parent ${t.parent_revision.slice(0, 12)} is not the replayed checkpoint ${published.slice(0, 12)}`);
+        if (!b.batch) bad.push('a step without a batch');
+        else {
+          const s = await trainStep(trainer, loadBatch(b.batch), { window: w });
+          if (s.applied !== t.step.applied || s.loss !== t.step.loss || s.gradNorm !== t.step.gradNorm || s.step !== t.step.step) {
+            bad.push(`replayed step ${s.step} applied=${s.applied} loss=${s.loss} gradNorm=${s.gradNorm}; signed step ${t.step.step} applied=${t.step.applied} loss=${t.step.loss} gradNorm=${t.step.gradNorm}`);
+          }
+        }
+        emit(w, 'train-step', bad, `step ${t.step.step} replayed bit for bit (loss ${t.step.loss})`);
+      }
+      if (a.replay.result_revision !== null) {
+        const dir = `ckpt-${a.replay.result_checkpoint_n}`;
+        await saveTrainerCheckpoint(memFs, dir, trainer);
+        const rev = await checkpointRevision(memFs, dir);
+        memFs.drop(dir);
+        const bad = rev !== a.replay.result_revision ? [`replayed checkpoint hashes to ${rev}, the archive signs ${a.replay.result_revision}`] : [];
+        published = rev;
+        revisionByWindow.set(w, rev);
+        emit(w, 'checkpoint', bad, `checkpoint ${a.replay.result_checkpoint_n} = ${rev} re-derived bit for bit`);
+      }
+    }
+    await auditManifests(i, revisionByWindow, bundleByWindow, trainedWindows, emit);
+  } finally {
+    disposeTrainer(trainer);
+  }
+  const windows = [...new Set(lines.map((l) => l.window))];
+  return { ok: lines.every((l) => l.ok), lines, windows, verdicts, block };
+}
+
+/** Re-proves every proved candidate of the window on the replayed checkpoint and compares with the archived verdict. */
+async function reprove(a: WindowArchive, b: WindowBundle, i: AuditInput, trainer: Trainer, published: string): Promise<{ bad: string[]; verdicts: GroupVerdict[] }> {
+  const bad: string[] = [];
+  const verdicts: GroupVerdict[] = [];
+  if (a.checkpoint_revision !== published) bad.push(`the window announced ${a.checkpoint_revision.slice(0, 12)}, the replayed checkpoint is ${published.slice(0, 12)}`);
+  const byId = new Map(b.groups.map((g) => [g.id, g]));
+  const model = new Qwen3Model(trainer.be, trainer.cfg, trainer.published);
+  const decodeToken = (id: number): string => i.tokenizer.decode([id]);
+  for (const [env, auction] of Object.entries(a.difficulty_auction)) {
+    for (const c of auction.candidates) {
+      if (!c.proof_attempted) continue;
+      const g = byId.get(c.id);
+      if (!g) {
+        bad.push(`candidate ${c.id.slice(0, 10)} was proved but is not in the bundle`);
+        continue;
+      }
+      const p = parseGroupBody(g, i.profile, b.randomness);
+      const rej = p.ok
+        ? await proveGroup(proverGroupOf(env, p.sub), { model, profile: i.profile, randomness: a.randomness, sealRandomness: a.seal_randomness, checkpointHash: a.checkpoint_revision, decodeToken })
+        : { reason: 'BAD_SIGNATURE', message: p.error };
+      const replayed = rej === null;
+      verdicts.push({ id: c.id, env, hotkey: c.hotkey, leader: c.proof_passed === true, replayed, reason: rej?.reason ?? null });
+      if (replayed !== (c.proof_passed === true)) {
+        bad.push(`group ${c.id.slice(0, 10)} (${c.hotkey.slice(0, 10)}): archived ${c.proof_passed ? 'pass' : 'fail'}, re-proved ${replayed ? 'pass' : `fail ${rej!.reason}`}`);
+      }
+    }
+  }
+  return { bad, verdicts };
+}
+
+/** The custody chain: signatures, parent links back to the base, bundle lists = bundles trained since the parent. */
+async function auditManifests(
+  i: AuditInput, revisionByWindow: ReadonlyMap<number, string>, bundleByWindow: ReadonlyMap<number, string>,
+  trained: ReadonlySet<number>, emit: (w: number, c: AuditCheck, bad: readonly string[], ok: string) => void,
+): Promise<void> {
+  const manifests = await readCustodyManifests(i.store, i.validator);
+  let prev = { revision: i.baseRevision, n: 0, window: -1 };
+  for (const m of manifests) {
+    const w = m.window ?? -1;
+    if (w > (i.to ?? Infinity)) break;
+    const bad: string[] = [];
+    const sig = verifyCustody(m, i.validator);
+    if (sig) bad.push(sig);
+    const c = m.custody;
+    if (c) {
+      if (c.parent_revision !== prev.revision || c.parent_checkpoint_n !== prev.n) bad.push(`parent ${c.parent_checkpoint_n} ${c.parent_revision.slice(0, 12)} is not checkpoint ${prev.n} ${prev.revision.slice(0, 12)}`);
+      const want = [...trained].filter((bw) => bw > prev.window && bw <= w);
+      const signed = new Map(c.bundles.map((x) => [x.window, x.sha256]));
+      for (const x of c.bundles) if (bundleByWindow.has(x.window) && bundleByWindow.get(x.window) !== x.sha256) bad.push(`window ${x.window}: signed bundle ${x.sha256.slice(0, 12)} is not the archived one`);
+      for (const bw of want) if (!signed.has(bw)) bad.push(`window ${bw} trained since the parent but is not in the manifest`);
+    }
+    const replayed = revisionByWindow.get(w);
+    if (replayed !== undefined && replayed !== m.revision) bad.push(`manifest revision ${m.revision.slice(0, 12)} is not the replayed ${replayed.slice(0, 12)}`);
+    if (i.checkpointFs && (await i.checkpointFs.exists(joinPath(m.repo_id, WEIGHTS_FILE)).catch(() => false))) {
+      const file = await checkpointRevision(i.checkpointFs, m.repo_id).catch((e: unknown) => `unreadable (${e instanceof Error ? e.message : String(e)})`);
+      emit(w, 'checkpoint', file === m.revision ? [] : [`published weights file at ${m.repo_id} hashes to ${file.slice(0, 40)}, the manifest signs ${m.revision}`],
+        `published weights file of checkpoint ${m.checkpoint_n} hashes to its signed revision`);
+    }
+    emit(w, 'manifest', bad, `checkpoint ${m.checkpoint_n} ${m.revision.slice(0, 12)} ← ${prev.n} ${prev.revision.slice(0, 12)}, ${c?.bundles.length ?? 0} bundle(s) signed`);
+    prev = { revision: m.revision, n: m.checkpoint_n, window: w };
+  }
+}
