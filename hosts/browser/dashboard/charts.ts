@@ -1,0 +1,48 @@
+/**
+ * The dashboard's charts through uPlot (bundled by esbuild, no CDN): one `LineChart` per panel, rebuilt only when
+ * its series change, otherwise fed new data in place (so a live update does not flicker or lose the cursor).
+ */
+import uPlot from 'uplot';
+
+export interface SeriesSpec {
+  readonly label: string;
+  readonly color: string;
+  /** Draw bars instead of a line with points. */
+  readonly bars?: boolean;
+}
+
+const bars = uPlot.paths.bars!({ size: [0.5, 40] });
+
+/** A uPlot chart in `target`, x = `xLabel`, one y series per spec. */
+export class LineChart {
+  private plot: uPlot | null = null;
+  private key = '';
+
+  constructor(private readonly target: HTMLElement, private readonly xLabel: string, private readonly yLabel: string, private readonly height = 200) {}
+
+  /** Shows `xs` against each series (null = no value); an empty `xs` clears the chart. */
+  update(series: readonly SeriesSpec[], xs: readonly number[], ys: readonly (readonly (number | null)[])[]): void {
+    const data = [xs, ...ys] as unknown as uPlot.AlignedData;
+    const key = series.map((s) => s.label).join('|');
+    const width = Math.max(300, this.target.clientWidth || 500);
+    if (this.plot && key === this.key) {
+      this.plot.setData(data);
+      if (Math.abs(this.plot.width - width) > 4) this.plot.setSize({ width, height: this.height });
+      return;
+    }
+    this.plot?.destroy();
+    this.key = key;
+    this.plot = new uPlot({
+      width, height: this.height,
+      scales: { x: { time: false } },
+      axes: [{ label: this.xLabel }, { label: this.yLabel }],
+      series: [
+        { label: this.xLabel },
+        ...series.map((s) => ({
+          label: s.label, stroke: s.color, width: 2,
+          ...(s.bars ? { paths: bars, fill: `${s.color}99`, points: { show: false } } : { points: { show: true, size: 6 } }),
+        })),
+      ],
+    }, data, this.target);
+  }
+}

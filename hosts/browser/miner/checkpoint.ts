@@ -1,0 +1,64 @@
+/**
+ * The checkpoint a browser miner generates with, fetched over HTTP from the validator (`GET /checkpoint` for the
+ * signed manifest, `GET /checkpoint/files/:file` for the files, hosts/browser/serve.ts) and checked the way the
+ * validator computes revisions (core/validator/publish.ts `checkpointRevision`): the first 40 hex of sha256 over the
+ * weights file must equal the manifest's revision, else nothing is loaded (a checkpoint published between the two
+ * requests is simply fetched again).
+ */
+import type { ComputeBackend } from '../../../core/compute/backend.ts';
+import type { CheckpointManifest } from '../../../core/interfaces/transport.ts';
+import { loadCheckpoint, type CheckpointFs } from '../../../core/model/checkpoint.ts';
+import { parseQwen3Config } from '../../../core/model/config.ts';
+import { Qwen3Model } from '../../../core/model/forward.ts';
+import { tensorToF32 } from '../../../core/model/safetensors.ts';
+import { uploadQwen3Weights, type HostTensor } from '../../../core/model/weights.ts';
+import { checkpointRevision } from '../../../core/validator/publish.ts';
+
+/** A read-only `CheckpointFs` over `GET <base>/<name>`; every file is fetched once. */
+export function httpCheckpointFs(fetchFn: typeof fetch = fetch): CheckpointFs {
+  const cache = new Map<string, Promise<Uint8Array | null>>();
+  const get = (path: string): Promise<Uint8Array | null> => {
+    let p = cache.get(path);
+    if (!p) {
+      p = fetchFn(path, { cache: 'no-store' }).then(async (r) => (r.ok ? new Uint8Array(await r.arrayBuffer()) : null));
+      cache.set(path, p);
+    }
+    return p;
+  };
+  return {
+    async readFile(path) {
+      const b = await get(path);
+      if (!b) throw new Error(`${path}: not served`);
+      return b;
+    },
+    async writeFile(path) {
+      throw new Error(`${path}: the browser miner never writes checkpoints`);
+    },
+    async exists(path) {
+      return (await get(path)) !== null;
+    },
+  };
+}
+
+export class RevisionMismatch extends Error {
+  override readonly name = 'RevisionMismatch';
+}
+
+/** The current manifest (null: the validator has none yet). */
+export async function fetchManifest(base = ''): Promise<CheckpointManifest | null> {
+  const r = await fetch(`${base}/checkpoint`, { cache: 'no-store' });
+  return r.ok ? ((await r.json()) as CheckpointManifest) : null;
+}
+
+/** Downloads the current checkpoint, checks its revision is `revision`, and uploads it to `backend`. */
+export async function loadVerifiedModel(backend: ComputeBackend, revision: string, base = ''): Promise<Qwen3Model> {
+  const fs = httpCheckpointFs();
+  const dir = `${base}/checkpoint/files`;
+  const got = await checkpointRevision(fs, dir);
+  if (got !== revision) throw new RevisionMismatch(`downloaded weights hash to ${got.slice(0, 12)}…, the manifest says ${revision.slice(0, 12)}…`);
+  // As the Node hosts load a checkpoint (core/model/load.ts): f16 widened to f32, f32 and bf16 bits kept.
+  const ckpt = await loadCheckpoint(fs, dir);
+  const cfg = parseQwen3Config(ckpt.config);
+  const host = new Map<string, HostTensor>([...ckpt.tensors].map(([n, t]) => [n, t.dtype === 'f16' ? { dtype: 'f32', shape: t.shape, data: tensorToF32(t) } : t]));
+  return new Qwen3Model(backend, cfg, uploadQwen3Weights(backend, cfg, host));
+}

@@ -1,0 +1,135 @@
+/**
+ * The browser host's routes on the validator's own HTTP app (plugins/transport-http `mount`): the dashboard page, the
+ * miner page, their bundled assets (hosts/browser/build.mjs → dist/browser, every byte local: no CDN), the dashboard
+ * state, the files of the checkpoint miners must load, and a devnet-only registration route. Node-side wiring only
+ * (it reads files); the pages themselves run the same core and plugins as the Node miner.
+ *
+ *   GET  /                      dashboard.html
+ *   GET  /miner                 miner.html
+ *   GET  /assets/:file          dist/browser/<file> (js, css, wasm, html)
+ *   GET  /dashboard.json        DashboardSnapshot (core/validator/dashboard.ts); the page polls it
+ *   GET  /miner/config.json     {profile, env}: the profile the validator runs (profile-json.ts: BigInts tagged)
+ *   GET  /checkpoint/files/:f   a file of the current checkpoint (config, weights, tokenizer); the miner checks the
+ *                               weights' sha256 against the signed manifest's revision before using them
+ *   POST /devnet/register       {hotkey, coldkey, signature}: registers `hotkey` on the local chain; `signature` is
+ *                               the hotkey's sr25519 signature of `registerMessage(hotkey, coldkey)` (devnet only)
+ *
+ * @example
+ *   const feed = dashboardFeed();
+ *   await startValidator({ …, onEvent: (e) => feed.observe(e), routes: (app, host) => browserRoutes({ feed, host })(app) });
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Hono } from 'hono';
+import type { Profile } from '../../core/profile/index.ts';
+import { verifySignature } from '../../core/protocol/sr25519.ts';
+import { CONFIG_FILE, GENERATION_CONFIG_FILE, TOKENIZER_FILES, WEIGHTS_FILE, WEIGHTS_INDEX_FILE } from '../../core/model/checkpoint.ts';
+import type { DashboardFeed } from '../../core/validator/dashboard.ts';
+import type { ValidatorNode } from '../../core/validator/validator-node.ts';
+import type { Verdict } from '../../core/protocol/wire.ts';
+import type { HttpServerEnv } from '../../plugins/transport-http/index.ts';
+import { profileToJson } from './profile-json.ts';
+import { registerMessage } from './register.ts';
+
+/** The parts of a running validator the routes read: the node (phase, checkpoint, verdicts), the chain, the profile. */
+export interface BrowserRoutesHost {
+  readonly node: ValidatorNode;
+  readonly chain: { registry(): Promise<{ readonly neurons: readonly { readonly hotkey: string }[] }>; register?(hotkey: string, coldkey: string): Promise<number> };
+  readonly profile: Profile;
+}
+
+export interface BrowserRoutesOptions {
+  readonly feed: DashboardFeed;
+  /** The validator, read at request time (a host may mount the routes before it has finished starting). */
+  readonly host: () => BrowserRoutesHost;
+  /** The environment the miner page mines (default 'arith'). */
+  readonly env?: string;
+  /** Where the bundle lives (default: dist/browser at the repository root). */
+  readonly assetsDir?: string;
+  /** Serve POST /devnet/register when the chain can register (default true). */
+  readonly devnetRegistration?: boolean;
+}
+
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8',
+  wasm: 'application/wasm', json: 'application/json', map: 'application/json',
+};
+const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const CHECKPOINT_FILES: ReadonlySet<string> = new Set([CONFIG_FILE, GENERATION_CONFIG_FILE, WEIGHTS_FILE, WEIGHTS_INDEX_FILE, ...TOKENIZER_FILES]);
+
+/** dist/browser at the repository root (walking up from this file, as the wasm loader does). */
+export function defaultAssetsDir(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'browser');
+}
+
+async function fileOr404(path: string, type: string): Promise<Response> {
+  try {
+    const bytes = await readFile(path);
+    return new Response(new Uint8Array(bytes), { headers: { 'Content-Type': type, 'Cache-Control': 'no-cache' } });
+  } catch {
+    return Response.json({ detail: 'not_found' }, { status: 404 });
+  }
+}
+
+/** A `mount` for transport-http's `httpServer` (or validator-host's `mount`) adding the routes of the module comment. */
+export function browserRoutes(o: BrowserRoutesOptions): (app: Hono<HttpServerEnv>) => void {
+  const assets = o.assetsDir ?? defaultAssetsDir();
+  const env = o.env ?? 'arith';
+  const registration = o.devnetRegistration ?? true;
+  const asset = (name: string): Promise<Response> => fileOr404(join(assets, name), CONTENT_TYPES[name.split('.').pop() ?? ''] ?? 'application/octet-stream');
+
+  return function mountBrowserRoutes(app) {
+    app.get('/', () => asset('dashboard.html'));
+    app.get('/miner', () => asset('miner.html'));
+    app.get('/assets/:file', (c) => {
+      const f = c.req.param('file');
+      return SAFE_NAME.test(f) ? asset(f) : c.json({ detail: 'not_found' }, 404);
+    });
+
+    app.get('/dashboard.json', async (c) => {
+      const { node, chain } = o.host();
+      const w = node.validator.window;
+      const verdicts = new Map<string, readonly Verdict[]>();
+      for (const n of (await chain.registry()).neurons) {
+        const list = await node.validator.verdicts(n.hotkey, 0);
+        if (list.length) verdicts.set(n.hotkey, list);
+      }
+      c.header('Cache-Control', 'no-store');
+      return c.json(o.feed.snapshot({ live: { phase: w.phase, window: w.windowN }, verdicts }));
+    });
+
+    app.get('/miner/config.json', () => new Response(`{"env":${JSON.stringify(env)},"profile":${profileToJson(o.host().profile)}}`, {
+      headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' },
+    }));
+
+    app.get('/checkpoint/files/:file', (c) => {
+      const f = c.req.param('file');
+      if (!CHECKPOINT_FILES.has(f)) return c.json({ detail: 'not_found' }, 404);
+      return fileOr404(join(o.host().node.checkpoint.dir, f), 'application/octet-stream');
+    });
+
+    if (registration) {
+      app.post('/devnet/register', async (c) => {
+        const chain = o.host().chain;
+        if (!chain.register) return c.json({ detail: 'not_devnet', message: 'this validator\'s chain registers through its own extrinsics' }, 404);
+        let body: { hotkey?: unknown; coldkey?: unknown; signature?: unknown };
+        try {
+          body = await c.req.json();
+        } catch {
+          return c.json({ detail: 'bad_request', message: 'expected a JSON body {hotkey, coldkey, signature}' }, 400);
+        }
+        const { hotkey, coldkey, signature } = body;
+        if (typeof hotkey !== 'string' || typeof coldkey !== 'string' || typeof signature !== 'string') {
+          return c.json({ detail: 'bad_request', message: 'hotkey, coldkey and signature must be strings' }, 400);
+        }
+        let ok = false;
+        try {
+          ok = verifySignature(registerMessage(hotkey, coldkey), signature, hotkey);
+        } catch {}
+        if (!ok) return c.json({ detail: 'bad_signature', message: 'signature is not the hotkey\'s sr25519 signature of the registration message' }, 403);
+        return c.json({ uid: await chain.register(hotkey, coldkey) });
+      });
+    }
+  };
+}
