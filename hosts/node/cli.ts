@@ -19,6 +19,7 @@ import { trainCommand, type TrainOptions } from './commands/train-loop.ts';
 import { benchTrainCommand, type BenchTrainFlags } from '../../bench/train.ts';
 import { startCommand } from './commands/start.ts';
 import { devnetCommand, type DevnetCommandOptions } from './commands/devnet.ts';
+import { auditCommand, type AuditCommandOptions } from './commands/audit.ts';
 
 // A closed pipe (`reliquary … | head`) ends the output quietly instead of crashing with EPIPE.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -219,6 +220,21 @@ beacon
   .option('--beacons <file>', 'verify every beacon of a file {"beacons":[…]} instead')
   .action(async (opts: { round?: string; signature?: string; randomness?: string; beacons?: string }) => {
     process.exitCode = await beaconVerifyCommand(opts);
+  });
+
+program
+  .command('audit')
+  .description("replay a validator's windows from its store and the chain: bundles re-hashed, signatures, proofs, GRPO steps and checkpoint hashes re-derived, custody manifests; exit 0 only when every check holds")
+  .requiredOption('--store <spec>', 'fs:DIR (a devnet --data dir works) or s3://bucket?endpoint=URL&region=R&prefix=P')
+  .option('--chain <spec>', 'local (the registry kept in the store) or subtensor:wss://node?netuid=N', 'local')
+  .option('--validator <ss58>', 'the validator hotkey (default: the only one in the store)')
+  .option('--window <n>', 'audit one window')
+  .option('--from <n>', 'first window')
+  .option('--to <n>', 'last window')
+  .option('--model <dir>', 'the base model the checkpoints descend from', resolve(ROOT, 'models/tiny-arith'))
+  .option('--json', 'one JSON object instead of lines')
+  .action(async (opts: AuditCommandOptions) => {
+    process.exitCode = await auditCommand(opts);
   });
 
 await program.parseAsync(process.argv);
