@@ -42,7 +42,7 @@ import { disposeQwen3Weights, type HostTensor } from '../../core/model/weights.t
 import type { Profile } from '../../core/profile/index.ts';
 import type { MinerClaim, ProofForward } from '../../core/protocol/checks.ts';
 import { sketchDistance, sketchTolerance } from '../../core/protocol/sketch.ts';
-import { DEVNET_CHAR_TOKENIZER } from '../../core/tokenizer/char.ts';
+import { CHAR_EOS, CHAR_PAD, DEVNET_CHAR_TOKENIZER } from '../../core/tokenizer/char.ts';
 import { createTrainer, disposeTrainer, publishedTensors, trainStep } from '../../core/training/trainer.ts';
 import { proofRecords } from '../../core/validator/prover.ts';
 import { modelTensors } from '../../hosts/node/commands/model.ts';
@@ -205,7 +205,8 @@ export class AttackLab {
   }
 }
 
-const EOS = new Set<number>([1]);
+/** The devnet char tokenizer's EOS and pad ids (core/tokenizer/char.ts). */
+const EOS = new Set<number>([CHAR_EOS]);
 
 /** The logits row that predicts position `pos` of `tokens` (the forward over tokens[0 … pos)). */
 async function rowLogits(model: Qwen3Model, tokens: Int32Array, pos: number): Promise<Float32Array> {
@@ -218,11 +219,11 @@ async function rowLogits(model: Qwen3Model, tokens: Int32Array, pos: number): Pr
   }
 }
 
-/** The likeliest token at `pos` other than the one there, EOS and pad (id 0). */
+/** The likeliest token at `pos` other than the one there, EOS and pad. */
 async function likeliestOther(model: Qwen3Model, tokens: Int32Array, pos: number): Promise<number> {
   const z = await rowLogits(model, tokens, pos);
   let best = -1;
-  for (let v = 2; v < z.length; v++) if (v !== tokens[pos] && !EOS.has(v) && (best < 0 || z[v]! > z[best]!)) best = v;
+  for (let v = 0; v < z.length; v++) if (v !== tokens[pos] && v !== CHAR_PAD && !EOS.has(v) && (best < 0 || z[v]! > z[best]!)) best = v;
   return best;
 }
 
@@ -341,7 +342,7 @@ export const ATTACKS: readonly Attack[] = [
       if (m < 0) return null;
       const r = g.rollouts[m]!;
       const answer = DEVNET_CHAR_TOKENIZER.encode(ARITH.getProblem(g.promptIdx).groundTruth);
-      const tokens = Int32Array.from([...r.tokens.subarray(0, r.promptLength), ...answer, 1]);
+      const tokens = Int32Array.from([...r.tokens.subarray(0, r.promptLength), ...answer, CHAR_EOS]);
       return { group: withRollout(g, m, await recommit(lab.current, g.promptIdx, tokens, r.promptLength, w, lab.profile)), window: w, validator: lab.validator };
     },
   },
