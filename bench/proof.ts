@@ -22,6 +22,10 @@ import { FULL_HONEST, QUICK_HONEST, runHonest, type CostRow, type HonestPlan, ty
 import { benchProfile, loadTiny, openBackends, PROOF_BACKENDS, TINY_MODEL_DIR } from './proof/setup.ts';
 import { formatAttacks, formatCalibration, formatCost, formatHonest } from './proof/table.ts';
 
+/** The calibration figures alone (honest matrix only), for setting profile.proof's constants. */
+export { measureCalibration } from './proof/honest.ts';
+export type { CalibratedValue, Calibration } from './proof/calibrate.ts';
+
 export interface ProofReport {
   profile: string;
   attacks: AttackRow[];
