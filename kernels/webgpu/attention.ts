@@ -1,6 +1,6 @@
 /** Dispatch of attention (attention.wgsl.ts): one workgroup per query row (b, t, h). */
-import { f32Bits, grid, type GpuContext } from './context.ts';
-import { ATTENTION_DPT, ATTENTION_WG, attentionWgsl } from './attention.wgsl.ts';
+import { grid, type GpuContext } from './context.ts';
+import { ATTENTION_DPT, ATTENTION_WG, AttentionParams, attentionWgsl } from './attention.wgsl.ts';
 
 /** Largest head_dim the shader handles. */
 export const ATTENTION_MAX_HD = ATTENTION_WG * ATTENTION_DPT;
@@ -13,5 +13,6 @@ export function attention(
     throw new Error(`attentionForward: HD=${HD} exceeds the webgpu kernel's maximum of ${ATTENTION_MAX_HD}`);
   }
   const rows = B * T * NH;
-  ctx.run({ key: 'attention', code: attentionWgsl }, [out, q, k, v], [rows, T, NH, NKV, HD, past, S, f32Bits(1 / Math.sqrt(HD))], grid(rows));
+  ctx.run({ key: 'attention', code: attentionWgsl }, [out, q, k, v],
+    AttentionParams.pack({ rows, T, NH, NKV, HD, past, S, scale: 1 / Math.sqrt(HD) }), grid(rows));
 }

@@ -8,11 +8,17 @@
  * the chunk, all read the chunk's max, each exponentiates its own score, then each invocation accumulates the
  * output dims it owns (d = lid, lid+64, …) with the running max/sum rescaling of the online softmax.
  */
+import { uniforms } from './uniforms.ts';
 import { FLAT_GROUP } from './wgsl.ts';
 
 export const ATTENTION_WG = 64;
 /** Output dims per invocation; HD ≤ ATTENTION_WG · ATTENTION_DPT. */
 export const ATTENTION_DPT = 4;
+
+/** The kernel's uniforms: the WGSL struct and the host's packing from this one description. */
+export const AttentionParams = uniforms('Params', {
+  rows: 'u32', T: 'u32', NH: 'u32', NKV: 'u32', HD: 'u32', past: 'u32', S: 'u32', scale: 'f32',
+});
 
 export function attentionWgsl(): string {
   const W = ATTENTION_WG;
@@ -21,7 +27,7 @@ export function attentionWgsl(): string {
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> k: array<f32>;
 @group(0) @binding(3) var<storage, read> v: array<f32>;
-struct Params { rows: u32, T: u32, NH: u32, NKV: u32, HD: u32, past: u32, S: u32, scale: u32 }
+${AttentionParams.wgsl}
 @group(0) @binding(4) var<uniform> p: Params;
 var<workgroup> score: array<f32, ${W}>;
 var<workgroup> prob: array<f32, ${W}>;
@@ -40,7 +46,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let qo = row * p.HD;
   let kvRow = p.NKV * p.HD;
   let kvBase = b * p.S * kvRow + kvh * p.HD;
-  let scale = bitcast<f32>(p.scale);
+  let scale = p.scale;
 
   var m = -3.0e38;                     // running max
   var l = 0.0;                         // running sum of exp(score − m)
