@@ -34,8 +34,9 @@ export class LineChart {
     this.key = key;
     this.plot = new uPlot({
       width, height: this.height,
-      scales: { x: { time: false } },
-      axes: [{ label: this.xLabel }, { label: this.yLabel }],
+      // Integer x (windows, checkpoints), padded by half a step so a lone point or bar is not on the edge.
+      scales: { x: { time: false, range: (_u, min, max) => [Math.floor(min ?? 0) - 0.5, Math.ceil(max ?? 0) + 0.5] } },
+      axes: [{ label: this.xLabel, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] }, { label: this.yLabel }],
       series: [
         { label: this.xLabel },
         ...series.map((s) => ({

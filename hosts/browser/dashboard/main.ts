@@ -37,12 +37,14 @@ function render(d: DashboardSnapshot): void {
     [{ label: 'collect', color: '#026aa2' }, { label: 'proof', color: '#6941c6' }, { label: 'train', color: '#b54708' }],
     xs, [ws.map((w) => w.seconds.collect), ws.map((w) => w.seconds.proof), ws.map((w) => w.seconds.train)],
   );
+  const live = d.live && !ws.some((w) => w.window === d.live!.window) && d.live.phase !== 'ready'
+    ? [[String(d.live.window), `<b>${esc(d.live.phase)}</b>`, '-', '-', '-', '-', '-', '-', '-', '-']] : [];
   table('timeline', ['window', 'state', 'seal trigger', 'collect s', 'proof s', 'train s', 'accepted / submitted', 'winners', 'published', 'loss'],
-    [...ws].reverse().map((w) => [
+    [...live, ...[...ws].reverse().map((w) => [
       String(w.window), `<span class="${w.status === 'completed' ? 'ok' : 'bad'}">${w.status}</span>${w.failure ? ` <small>${esc(w.failure)}</small>` : ''}`,
       esc(w.trigger), w.seconds.collect.toFixed(1), w.seconds.proof.toFixed(1), w.seconds.train.toFixed(1),
       `${w.accepted} / ${w.submitted}`, String(w.winners), w.published ? `#${w.published.checkpointN}` : '-', w.loss === null ? '-' : f3(w.loss),
-    ]), NOT_YET, new Set([0, 3, 4, 5, 6, 7]));
+    ])], NOT_YET, new Set([0, 3, 4, 5, 6, 7]));
 
   // Submitted vs accepted by reject reason
   const reasons = [...new Set(ws.flatMap((w) => Object.keys(w.rejects)))].sort();
