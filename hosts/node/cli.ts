@@ -16,6 +16,7 @@ import { benchDriftCommand, type BenchDriftFlags } from '../../bench/drift.ts';
 import { benchProofCommand, type BenchProofFlags } from '../../bench/proof.ts';
 import { trainStepCommand } from './commands/train.ts';
 import { trainCommand, type TrainOptions } from './commands/train-loop.ts';
+import { experimentCommand, type ExperimentFlags } from './commands/experiment.ts';
 import { benchTrainCommand, type BenchTrainFlags } from '../../bench/train.ts';
 import { startCommand } from './commands/start.ts';
 import { devnetCommand, type DevnetCommandOptions } from './commands/devnet.ts';
@@ -208,6 +209,19 @@ train
   .option('--json', 'print the step record as JSON')
   .action(async (opts: { model: string; batch: string; out: string; backend: string; profile?: string; json?: boolean }) => {
     process.exitCode = await trainStepCommand(opts);
+  });
+
+program
+  .command('experiment')
+  .description('the seeds\' experiment: uniform GRPO vs DAPO filter vs the market (fill-closed windows), R seeds, paired held-out evals')
+  .option('--quick', 'a smoke run (≤ 5 min on 2 cores)')
+  .option('--out <dir>', 'write report.md, report.json and SVG plots here (new or empty)')
+  .option('--steps <n>', 'step budget S').option('--seeds <n>', 'seeds R').option('--groups <n>', 'groups per step B (window size N)')
+  .option('--miners <n>', 'market miners K').option('--eval-problems <n>', 'held-out problems').option('--eval-k <n>', 'samples per held-out problem')
+  .option('--eval-every <n>', 'held-out eval every E steps').option('--lr <x>', 'learning rate').option('--arms <list>', 'subset of uniform,filter,market')
+  .option('--model <dir>', 'initial checkpoint', 'models/tiny-arith').option('--json', 'the config and summary as JSON on stdout')
+  .action(async (o: ExperimentFlags) => {
+    process.exitCode = await experimentCommand(o);
   });
 
 const beacon = program.command('beacon').description('drand quicknet beacons');
