@@ -7,6 +7,11 @@
  * inputs. Implementations are plugins (`plugins/env-arith`, `plugins/env-math`, …); this file imports nothing
  * from a host.
  *
+ * An environment describes itself (`spec`: token budget, reward lattice, mix weight, truncation allowance, answer
+ * format; `heldOut`: its held-out split; optionally `promptBucket`/`difficultyHint` for selectors), so a validator
+ * derives the window's environment set from the registered plugins (core/plugins/environment-set.ts) and a builder
+ * adds one without touching core or the profile.
+ *
  * @example
  *   const p = env.getProblem(promptIdx);          // same problem for promptIdx and promptIdx + env.size
  *   const r = safeReward(env, p, completionText); // always a number in [0, 1]
@@ -21,6 +26,22 @@ export interface Problem {
 
 /** A reward function: completion text of one rollout → a score in [0, 1]. Never throws. */
 export type RewardFn = (problem: Problem, completionText: string) => number;
+
+/** What an environment declares about itself: its entry of the effective profile and its share of the mix. */
+export interface EnvironmentSpec {
+  /** Generation cap per rollout (tokens). */
+  readonly maxNewTokens: number;
+  /** Reward lattice of uncertain rollouts: `binary` {0, 1} or `fraction` {i/T}. */
+  readonly rewardKind: 'binary' | 'fraction';
+  /** Groups of this environment per balanced training step (its weight in the environment mix). */
+  readonly mixWeight: number;
+  /** Rollouts of a group allowed to hit `maxNewTokens` without an EOS. */
+  readonly maxTruncatedPerGroup: number;
+  /** `boxed` (the boxed-answer proof check applies) or null (free-form). */
+  readonly answerFormat: 'boxed' | null;
+  /** Grading budget of one group (seconds; default 5). */
+  readonly workerTimeoutSeconds?: number;
+}
 
 /** A task: `size` problems addressed by index, and their reward. */
 export interface Environment {
@@ -42,6 +63,14 @@ export interface Environment {
   rewardCases?(problem: Problem): readonly unknown[];
   /** The answer format the grader expects: `boxed` (math), or null when free-form. */
   readonly answerFormat?: 'boxed' | null;
+  /** Self-description (see the module comment); without it the profile must already have an entry for `name`. */
+  readonly spec?: EnvironmentSpec;
+  /** The held-out split (never offered to miners): the validator's pass@1 eval. */
+  readonly heldOut?: Environment;
+  /** Selector hint: the feature bucket of a problem (problems of one bucket share a learned prior). */
+  promptBucket?(problem: Problem): string;
+  /** Selector hint: a Beta(a, b) guess of a problem's pass rate from its features alone, or null. */
+  difficultyHint?(problem: Problem): readonly [number, number] | null;
 }
 
 /**

@@ -12,3 +12,4 @@ export { WindowLedger, type GroupRecord, type GroupStatus, type WindowStats } fr
 export {
   createMiner, jsonDifference, Miner, MINER_DEFAULTS, MinerStopError, type MinerDeps, type MinerEvent, type MinerOptions, type TickResult,
 } from './miner.ts';
+export { checkCheckpoint, type CheckpointCheck, type CheckpointCheckInput, type CheckpointRefusal } from './checkpoint-check.ts';

@@ -20,7 +20,7 @@
  *   env.computeReward(p, '11');            // 1
  *   env.heldOut.getProblem(0).prompt;      // a level-0 held-out problem
  */
-import { safeReward, wrapIndex, type Environment, type Problem } from '../../core/interfaces/environment.ts';
+import { safeReward, wrapIndex, type Environment, type EnvironmentSpec, type Problem } from '../../core/interfaces/environment.ts';
 import { hex, readUBE, utf8 } from '../../core/protocol/codec.ts';
 import { sha256 } from '../../core/protocol/hash.ts';
 
@@ -66,6 +66,14 @@ export const ENV_ARITH_DEFAULTS: Readonly<EnvArithOptions> = Object.freeze({
 });
 
 const DOMAIN = 'reliquary/arith/v1|';
+
+/**
+ * What env-arith declares about itself (the devnet profile's `arith` entry and mix weight): 32 new tokens, a binary
+ * reward, 4 groups per step, one truncated rollout per group, free-form answers.
+ */
+export const ARITH_SPEC: EnvironmentSpec = Object.freeze({
+  maxNewTokens: 32, rewardKind: 'binary', mixWeight: 4, maxTruncatedPerGroup: 1, answerFormat: null, workerTimeoutSeconds: 5,
+});
 
 /** The arithmetic environment: the market split, plus the held-out split and each index's level. */
 export interface ArithEnvironment extends Environment {
@@ -127,7 +135,10 @@ export function envArith(options: Partial<EnvArithOptions> = {}): ArithEnvironme
     name: o.name,
     size: o.trainSize,
     answerFormat: null,
+    spec: ARITH_SPEC,
     heldOut,
+    promptBucket: (problem: Problem) => arithPromptBucket(problem, o.name),
+    difficultyHint: (problem: Problem) => arithDifficultyPrior(problem),
     level,
     getProblem: function getProblem(i: number): Problem {
       const local = wrapIndex(i, o.trainSize);

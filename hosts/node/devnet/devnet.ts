@@ -113,7 +113,7 @@ export async function runDevnet(o: DevnetOptions): Promise<DevnetReport> {
       await validator.chain.register(signer.ss58, operator.ss58);
       const selector: SelectorKind = o.miners >= 2 && i === 0 ? 'frontier' : 'uniform';
       miners.push(await startMiner({
-        name: `miner-${i + 1}`, profile, env, baseUrl: validator.url, signer, selector,
+        name: `miner-${i + 1}`, profile: validator.profile, env, baseUrl: validator.url, validatorHotkey: validator.hotkey, signer, selector,
         modelDir: validator.startCheckpoint.dir, checkpointN: validator.startCheckpoint.checkpointN, archives,
         ...(o.groupsPerWindow !== undefined && { groupsPerWindow: o.groupsPerWindow }), log,
       }));

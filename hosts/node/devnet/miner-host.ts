@@ -15,7 +15,8 @@ import type { Signer } from '../../../core/protocol/sr25519.ts';
 import { DEVNET_CHAR_TOKENIZER } from '../../../core/tokenizer/char.ts';
 import { createNodeWasmBackend } from '../../../kernels/wasm/node.ts';
 import type { WindowArchive } from '../../../core/market/archive.ts';
-import { arithDifficultyPrior, arithPromptBucket, type ArithEnvironment } from '../../../plugins/env-arith/index.ts';
+import type { Environment, Problem } from '../../../core/interfaces/environment.ts';
+import { checkCheckpoint } from '../../../core/miner/checkpoint-check.ts';
 import { selectorFrontier } from '../../../plugins/selector-frontier/index.ts';
 import { selectorUniform } from '../../../plugins/selector-uniform/index.ts';
 import { httpClient } from '../../../plugins/transport-http/index.ts';
@@ -25,9 +26,18 @@ export type SelectorKind = 'uniform' | 'frontier';
 
 export interface MinerHostOptions {
   readonly name: string;
+  /** The effective profile (the validator's: base profile plus the environments' own entries). */
   readonly profile: Profile;
-  readonly env: ArithEnvironment;
+  /** The environments this miner generates for (`env`: the one-environment shorthand). */
+  readonly envs?: readonly Environment[];
+  readonly env?: Environment;
   readonly baseUrl: string;
+  /**
+   * The validator's registered hotkey: a published checkpoint is loaded only when its manifest is signed by it and
+   * the downloaded weights hash to its revision (core/miner/checkpoint-check.ts); otherwise the old one is kept.
+   * Absent (in-process tests only): the revision is still checked, the signature is not.
+   */
+  readonly validatorHotkey?: string;
   readonly signer: Signer;
   readonly selector: SelectorKind;
   /** Checkpoint to start from and its `checkpoint_n`. */
@@ -50,6 +60,8 @@ export interface MinerHost {
   readonly windows: readonly number[];
   /** Checkpoints it reloaded. */
   readonly reloads: readonly number[];
+  /** Checkpoints it refused (bad signature, revision mismatch, …), with why. */
+  readonly refusals: readonly { readonly checkpointN: number; readonly reason: string; readonly message: string }[];
   /** Stats of every mined window (verdicts keep arriving until `stop`). */
   stats(): WindowStats[];
   /** Starts the loop (returns at once). */
@@ -67,6 +79,10 @@ export async function startMiner(o: MinerHostOptions): Promise<MinerHost> {
   let model = await loadModel(be, { fs, dir: o.modelDir });
   const windows: number[] = [];
   const reloads: number[] = [];
+  const refusals: { checkpointN: number; reason: string; message: string }[] = [];
+  const envs = o.envs ?? (o.env ? [o.env] : []);
+  const envByName = new Map(envs.map((e) => [e.name, e]));
+  const transport = httpClient({ baseUrl: o.baseUrl, profile: o.profile });
   // The frontier selector learns a prior per prompt-feature bucket (operator and operand digit counts, parsed from
   // the prompt text), so one group informs its whole bucket; the devnet publishes a checkpoint every window (one
   // small step), so most of each prompt's evidence (own groups, archives) is kept across it. Window 0 is informed by
@@ -75,15 +91,17 @@ export async function startMiner(o: MinerHostOptions): Promise<MinerHost> {
   const selector: Selector = o.selector === 'frontier'
     ? selectorFrontier({
       seed: o.seed ?? o.name, hotkey: o.signer.ss58, sigmaFloor: o.profile.zone.sigmaMin, groupSize: o.profile.sampling.rollouts,
-      bucket: arithPromptBucket, evidenceCarry: 0.8, objective: 'zone', bucketHint: arithDifficultyPrior,
+      bucket: (problem: Problem, env: string) => envByName.get(env)?.promptBucket?.(problem) ?? `${env}|len${Math.floor(2 * Math.log2(problem.prompt.length + 1))}`,
+      evidenceCarry: 0.8, objective: 'zone',
+      bucketHint: (problem: Problem, env: string) => envByName.get(env)?.difficultyHint?.(problem) ?? null,
     })
     : selectorUniform({ seed: o.seed ?? o.name });
   const miner = createMiner({
     profile: o.profile,
-    transport: httpClient({ baseUrl: o.baseUrl, profile: o.profile }),
+    transport,
     signer: o.signer,
     selector,
-    environments: [o.env],
+    environments: envs,
     ...(o.archives && { archives: o.archives }),
     tokenizer: DEVNET_CHAR_TOKENIZER,
     generate: modelGenerator(() => model, o.profile),
@@ -92,7 +110,14 @@ export async function startMiner(o: MinerHostOptions): Promise<MinerHost> {
     random: (n) => crypto.getRandomValues(new Uint8Array(n)),
     onEvent: async (e) => {
       if (e.kind === 'checkpoint' && e.repoId) {
-        const next = await loadModel(be, { fs, dir: e.repoId });
+        // Verify before switching: the manifest's signature by the validator's hotkey, then the weights' revision.
+        const c = await checkCheckpoint({ manifest: await transport.checkpoint().catch(() => null), validatorHotkey: o.validatorHotkey ?? null, expectedN: e.checkpointN, fs });
+        if (!c.ok) {
+          refusals.push({ checkpointN: e.checkpointN, reason: c.reason, message: c.message });
+          log(`${o.name}: checkpoint ${e.checkpointN} refused (${c.reason}): ${c.message}; keeping checkpoint ${e.previous}`);
+          return;
+        }
+        const next = await loadModel(be, { fs, dir: c.dir });
         disposeQwen3Weights(be, model.weights);
         model = next;
         reloads.push(e.checkpointN);
@@ -130,6 +155,7 @@ export async function startMiner(o: MinerHostOptions): Promise<MinerHost> {
     miner,
     windows,
     reloads,
+    refusals,
     stats: () => windows.map((w) => miner.windowStats(w)).filter((s): s is WindowStats => s !== undefined),
     start() {
       loop ??= run();

@@ -24,10 +24,16 @@ import type { HeldOutEval, WindowReport } from '../../../core/validator/report.t
 import { startValidatorNode } from '../../../core/validator/recovery.ts';
 import type { CrashPoint, ValidatorEvent, ValidatorNode } from '../../../core/validator/validator-node.ts';
 import { createNodeWasmBackend } from '../../../kernels/wasm/node.ts';
-import { beaconLocal, type LocalBeacon } from '../../../plugins/beacon-local/index.ts';
+import { beaconLocal } from '../../../plugins/beacon-local/index.ts';
 import { chainLocal, type LocalChain } from '../../../plugins/chain-local/index.ts';
-import type { ArithEnvironment } from '../../../plugins/env-arith/index.ts';
-import { storeFs, type FsObjectStore } from '../../../plugins/store-fs/index.ts';
+import type { Beacon } from '../../../core/interfaces/beacon.ts';
+import type { Environment } from '../../../core/interfaces/environment.ts';
+import type { ObjectStore } from '../../../core/interfaces/store.ts';
+import { environmentSet, type EnvironmentSet } from '../../../core/plugins/environment-set.ts';
+import { collectionEnd } from '../../../core/market/window.ts';
+import { storeFs } from '../../../plugins/store-fs/index.ts';
+import type { Hono } from 'hono';
+import { trafficCounter, type TrafficCounter } from '../nodes/traffic.ts';
 import { httpServer } from '../../../plugins/transport-http/index.ts';
 import { listen, type Listening } from '../../../plugins/transport-http/listen-node.ts';
 import { nodeCheckpointFs } from '../fs-checkpoint.ts';
@@ -36,8 +42,19 @@ import { revealParserPool, type RevealParserPool } from '../reveal-parser-pool.t
 export type { HeldOutEval, PublishedCheckpoint, TrainLine, WeightsLine, WindowReport } from '../../../core/validator/report.ts';
 
 export interface ValidatorHostOptions {
+  /** The base profile; the registered environments' own entries are merged into it (core/plugins/environment-set.ts). */
   readonly profile: Profile;
-  readonly env: ArithEnvironment;
+  /** The environments (at least one; `env` is the one-environment shorthand). */
+  readonly envs?: readonly Environment[];
+  readonly env?: Environment;
+  /** Parts assembled from plugins (default: store-fs under `dataDir`, chain-local over it, beacon-local with a persisted seed). */
+  readonly store?: ObjectStore;
+  readonly chain?: LocalChain;
+  readonly beacon?: Beacon;
+  /** Extra routes on the HTTP app (e.g. the node routes of `reliquary validator`). */
+  readonly routes?: (app: Hono<any>, host: () => ValidatorHost) => void;
+  /** A live progress line every this many seconds while a window collects (0: none; default 0). */
+  readonly progressEverySeconds?: number;
   /** Root of the durable state (store/ and checkpoints/). */
   readonly dataDir: string;
   /** The base checkpoint (the embedded model), announced until the first publish. */
@@ -62,8 +79,14 @@ export interface ValidatorHost {
   readonly url: string;
   readonly hotkey: string;
   readonly chain: LocalChain;
-  readonly beacon: LocalBeacon;
-  readonly store: FsObjectStore;
+  readonly beacon: Beacon;
+  readonly store: ObjectStore;
+  /** The effective profile (the base one plus the environments' own entries). */
+  readonly profile: Profile;
+  /** The environment set derived from the registered environments (advertised with its digest). */
+  readonly environments: EnvironmentSet;
+  /** Submissions per window and hotkey, as served. */
+  readonly traffic: TrafficCounter;
   readonly validator: MarketValidator;
   readonly node: ValidatorNode;
   /** The checkpoint miners must start from (the last published one, else the embedded model). */
@@ -87,7 +110,7 @@ const sleep = (s: number): Promise<void> => new Promise((r) => setTimeout(r, Mat
 const wall = (): number => Date.now() / 1000;
 
 /** A seed persisted in the store (created on first use): the validator key and the beacon key survive restarts. */
-async function persistedSeed(store: FsObjectStore, key: string, bytes: number): Promise<Uint8Array> {
+export async function persistedSeed(store: ObjectStore, key: string, bytes: number): Promise<Uint8Array> {
   const have = await store.get(key);
   if (have && have.length === bytes) return have;
   const seed = crypto.getRandomValues(new Uint8Array(bytes));
@@ -97,12 +120,15 @@ async function persistedSeed(store: FsObjectStore, key: string, bytes: number): 
 
 /** Starts the validator: the node recovers its state and loads the model; its service listens on loopback. */
 export async function startValidator(o: ValidatorHostOptions): Promise<ValidatorHost> {
-  const p = o.profile;
   const log = o.log ?? (() => {});
+  const envList = o.envs ?? (o.env ? [o.env] : []);
+  const envSet = environmentSet(o.profile, envList, { tokenizer: DEVNET_CHAR_TOKENIZER });
+  const p = envSet.profile;
   const dataDir = resolve(o.dataDir);
-  const store = storeFs({ dir: join(dataDir, 'store'), fsync: false });
-  const chain = chainLocal({ store });
-  const beacon = beaconLocal({ secretSeed: await persistedSeed(store, 'devnet/beacon-seed.bin', 48) });
+  const store = o.store ?? storeFs({ dir: join(dataDir, 'store'), fsync: false });
+  const chain = o.chain ?? chainLocal({ store });
+  const beacon = o.beacon ?? beaconLocal({ secretSeed: await persistedSeed(store, 'devnet/beacon-seed.bin', 48) });
+  const heldOutEnv = envList.find((e) => e.heldOut !== undefined);
   const signer: Signer = signerFromSeed(await persistedSeed(store, 'devnet/validator-seed.bin', 32));
   const coldkey: Signer = signerFromSeed(await persistedSeed(store, 'devnet/validator-coldkey-seed.bin', 32));
   const uid = await chain.register(signer.ss58, coldkey.ss58); // idempotent: same uid on every restart
@@ -112,10 +138,12 @@ export async function startValidator(o: ValidatorHostOptions): Promise<Validator
   let node: ValidatorNode;
   try {
     node = await startValidatorNode({
-      profile: p, store, chain, beacon, backend: be, signer, uid, envs: { [o.env.name]: o.env }, tokenizer: DEVNET_CHAR_TOKENIZER, clock: wall, sleep,
+      profile: p, store, chain, beacon, backend: be, signer, uid, envs: Object.fromEntries(envList.map((e) => [e.name, e])), tokenizer: DEVNET_CHAR_TOKENIZER, clock: wall, sleep,
       market: { parseReveal: pool.parse },
       checkpoints: { fs: nodeCheckpointFs(), baseDir: resolve(o.modelDir), dirOf: (n) => join(dataDir, 'checkpoints', `ckpt-${n}`) },
-      heldOut: { env: o.env.heldOut, indices: spreadIndices(o.env.heldOut.size, HELD_OUT_EVAL.problems), randomness: HELD_OUT_EVAL.randomness, maxNewTokens: p.environments[o.env.name]?.maxNewTokens ?? 32 },
+      ...(heldOutEnv?.heldOut && {
+        heldOut: { env: heldOutEnv.heldOut, indices: spreadIndices(heldOutEnv.heldOut.size, HELD_OUT_EVAL.problems), randomness: HELD_OUT_EVAL.randomness, maxNewTokens: p.environments[heldOutEnv.name]!.maxNewTokens },
+      }),
       onEvent: (e) => {
         if (e.kind === 'log') log(e.line);
         o.onEvent?.(e);
@@ -130,26 +158,48 @@ export async function startValidator(o: ValidatorHostOptions): Promise<Validator
     throw e;
   }
   const v = node.validator;
-  const app = httpServer(v, { profile: p, clock: wall, onError: (e, route) => log(`validator: ${route} fault: ${e instanceof Error ? e.message : String(e)}`) });
+  const traffic = trafficCounter(v);
+  const app = httpServer(traffic.service, { profile: p, clock: wall, onError: (e, route) => log(`validator: ${route} fault: ${e instanceof Error ? e.message : String(e)}`) });
+  let self!: ValidatorHost;
+  o.routes?.(app, () => self);
   const server: Listening = await listen(app, { port: o.port ?? 0, hostname: '127.0.0.1' });
   const rec = node.recovery;
   log(`validator ${signer.ss58} listening on ${server.url} (window ${v.window.windowN} ${rec.resumed ? 'resumes' : 'next'}, checkpoint ${node.checkpoint.checkpointN}` +
     `${rec.unfinished.length ? `; finishing sealed window(s) ${rec.unfinished.map((u) => `${u.window} after ${u.stage}`).join(', ')}` : ''})`);
 
   let closed = false;
-  return {
+  /** The live collection line every `progressEverySeconds` while the window is open. */
+  const runWindow = async (): Promise<WindowReport> => {
+    const every = o.progressEverySeconds ?? 0;
+    const timer = every > 0 ? setInterval(() => {
+      const s = v.window;
+      if (s.phase !== 'open') return;
+      void traffic.poll().then(() => log(traffic.progressLine(s.windowN, collectionEnd(s, p.window) - wall())), () => {});
+    }, every * 1000) : null;
+    try {
+      const r = await node.runWindow();
+      await traffic.poll().catch(() => {});
+      return r;
+    } finally {
+      if (timer) clearInterval(timer);
+    }
+  };
+  self = {
     url: server.url,
     hotkey: signer.ss58,
     chain,
     beacon,
     store,
+    profile: p,
+    environments: envSet,
+    traffic,
     validator: v,
     node,
     startCheckpoint: { dir: node.checkpoint.dir, checkpointN: node.checkpoint.checkpointN },
     recoveredTombstones: rec.tombstones,
     resumed: rec.resumed,
     uid,
-    runWindow: () => node.runWindow(),
+    runWindow,
     evalHeldOut: () => node.evalHeldOut(),
     async close() {
       if (closed) return;
@@ -160,4 +210,5 @@ export async function startValidator(o: ValidatorHostOptions): Promise<Validator
       await pool.close();
     },
   };
+  return self;
 }
