@@ -105,6 +105,7 @@ export function pyLiteral(v: unknown): string {
 }
 
 function floatRepr(v: number): string {
+  if (Object.is(v, -0)) return '-0.0';
   const s = String(v);
   return /[.e]/.test(s) ? s.replace('e+', 'e') : `${s}.0`;
 }

@@ -56,6 +56,17 @@ export interface SandboxThread {
 
 const req = createRequire(import.meta.url);
 
+/** The memory snapshot of a freshly initialised interpreter (taken by the first worker of the process). */
+let snapshot: Uint8Array | null = null;
+
+/** Keeps the first snapshot a worker posts (`{ snapshot }`); true when `m` was one. */
+export function takeSnapshot(m: unknown): boolean {
+  const s = (m as { snapshot?: unknown } | null)?.snapshot;
+  if (!(s instanceof Uint8Array)) return false;
+  snapshot ??= s;
+  return true;
+}
+
 /** Starts one sandbox worker thread (it loads pyodide, walls itself in and posts `{ ready }` on `port`). */
 export function startSandboxThread(o: PyodideSandboxOptions): SandboxThread {
   const pyodideJs = req.resolve('pyodide');
@@ -83,6 +94,7 @@ export function startSandboxThread(o: PyodideSandboxOptions): SandboxThread {
       memoryBytes: o.memoryMb * 1024 * 1024,
       outputBytes: o.outputBytes,
       policy: o.policy,
+      snapshot,
       harness: PYTHON_HARNESS,
       osPolicy: PYTHON_OS_POLICY,
     },

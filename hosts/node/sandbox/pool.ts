@@ -19,7 +19,7 @@
  */
 import type { CodeJob, CodeRunner, CodeRunResult } from '../../../core/interfaces/code-runner.ts';
 import { gradeJob, type StepResult, type WorkerRequest } from './grading.ts';
-import { PYODIDE_SANDBOX_DEFAULTS, startSandboxThread, type PyodideSandboxOptions, type SandboxThread } from './options.ts';
+import { PYODIDE_SANDBOX_DEFAULTS, startSandboxThread, takeSnapshot, type PyodideSandboxOptions, type SandboxThread } from './options.ts';
 
 /** A running sandbox. */
 export interface PyodideSandbox extends CodeRunner {
@@ -85,6 +85,7 @@ export function pyodideSandbox(options: Partial<PyodideSandboxOptions> = {}): Py
     const loadTimer = setTimeout(() => die(slot, `the interpreter did not load within ${o.loadTimeoutMs} ms`), o.loadTimeoutMs);
     loadTimer.unref();
     thread.port.on('message', (m: { outcome?: string; detail?: string; ready?: boolean }) => {
+      if (takeSnapshot(m)) return;
       if (slot.state === 'loading') {
         clearTimeout(loadTimer);
         if (m.ready) {

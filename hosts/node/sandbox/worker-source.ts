@@ -26,6 +26,11 @@
  * allocate within its caps and talk to its host through one MessagePort, nothing else; an interpreter that
  * dies (`os._exit`, a fatal error, a stack overflow) answers `crash` and the host replaces the thread.
  *
+ * Start-up: pyodide's Python initialisation is the slow part of a load (seconds), so the first interpreter of
+ * the process is made with `_makeSnapshot` and posts `{ snapshot }` (its memory right after initialisation,
+ * before any policy, harness or untrusted code) and later ones start from that snapshot (`_loadSnapshot`),
+ * falling back to a full load if that fails. Every interpreter then gets the policy, the harness and the wall.
+ *
  * Protocol on `workerData.port`: the worker posts `{ ready: true }` (or `{ ready: false, detail }`), then one
  * reply `{ outcome, detail }` per request `{ op: 'load' | 'test', src }`. After each post it bumps
  * `workerData.signal[0]` and notifies, so a synchronous host can wait with `Atomics.wait`.
@@ -86,7 +91,14 @@ function wall(py) {
   let py;
   try {
     const { loadPyodide } = await import(workerData.pyodideUrl);
-    py = await loadPyodide({ indexURL: workerData.indexURL, jsglobals: Object.create(null), env: { HOME: '/home/pyodide' }, stdout: () => {}, stderr: () => {} });
+    const config = { indexURL: workerData.indexURL, jsglobals: Object.create(null), env: { HOME: '/home/pyodide' }, stdout: () => {}, stderr: () => {} };
+    if (workerData.snapshot) {
+      try { py = await loadPyodide({ ...config, _loadSnapshot: workerData.snapshot }); } catch { py = undefined; }
+    }
+    if (!py) {
+      py = await loadPyodide({ ...config, _makeSnapshot: true });
+      try { const snapshot = py.makeMemorySnapshot(); post({ snapshot }); } catch {}
+    }
     py.setStdout(sink);
     py.setStderr(sink);
     if (workerData.policy !== 'none') py.runPython(workerData.osPolicy);
