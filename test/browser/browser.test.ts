@@ -76,6 +76,15 @@ describe.skipIf(!have)(`browser host in headless Chromium${have ? '' : ` (skippe
     await expect.poll(() => dash.textContent('#timeline')).toContain('No window has sealed yet');
     await dash.evaluate(() => ((window as unknown as { __sameLoad: number }).__sameLoad = 1));
 
+    // The WASM fallback path (?backend=wasm): key, registration, checkpoint download + revision check, model upload.
+    // Closed before any window opens, so only the page below mines.
+    const fallback = watch(await ctx.newPage(), 'miner-wasm');
+    await fallback.goto(`${v.url}/miner?backend=wasm`);
+    await expect.poll(async () => (await minerStatus(fallback)).phase, { timeout: 30_000 }).toMatch(/waiting for a window|failed/);
+    const fb = await minerStatus(fallback);
+    expect(fb).toMatchObject({ backend: 'wasm', error: null, checkpointN: 0 });
+    await fallback.close();
+
     const mine = watch(await ctx.newPage(), 'miner');
     await mine.goto(`${v.url}/miner`);
     await expect.poll(async () => (await minerStatus(mine)).phase, { timeout: 30_000 }).toMatch(/waiting for a window|failed/);
@@ -107,7 +116,7 @@ describe.skipIf(!have)(`browser host in headless Chromium${have ? '' : ` (skippe
     await dash.screenshot({ path: join(OUT, 'dashboard.png'), fullPage: true });
     await mine.screenshot({ path: join(OUT, 'miner.png'), fullPage: true });
     await writeFile(join(OUT, 'result.json'), JSON.stringify({
-      backend: s.backend, backendDetail: s.backendDetail, windows: reports.map((r) => ({ window: r.window, status: r.status, pool: r.poolSize, rejects: r.rejects })),
+      backend: s.backend, backendDetail: s.backendDetail, fallbackChecked: fb.backendDetail, windows: reports.map((r) => ({ window: r.window, status: r.status, pool: r.poolSize, rejects: r.rejects })),
       miner: { hotkey: s.hotkey, submitted: s.submitted, accepted: s.accepted, verdicts: s.verdicts.map((x) => x.reason) }, log: s.log,
     }, null, 2));
     console.log(`browser miner ran on ${s.backend} (${s.backendDetail}); screenshots in ${OUT}`);
