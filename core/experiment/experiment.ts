@@ -50,9 +50,12 @@ export const QUICK_EXPERIMENT: ExperimentConfig = Object.freeze({
   steps: 6, seeds: 3, groups: 4, miners: 3, evalProblems: 500, evalK: 2, evalEvery: 6, learningRate: null, arms: ARMS, bootstrap: 1000,
 });
 
-/** The default run (≤ 30 min on 2 cores). */
+/**
+ * The default run (≤ 30 min on 2 cores). lr 1e-3 instead of the devnet's 3e-4 and B = 8 instead of 4: at 3e-4 and
+ * B = 4, tens of steps do not move held-out pass@1 measurably on the embedded model (400 steps moved it 0.411 → 0.456).
+ */
 export const DEFAULT_EXPERIMENT: ExperimentConfig = Object.freeze({
-  steps: 40, seeds: 3, groups: 8, miners: 3, evalProblems: 500, evalK: 4, evalEvery: 10, learningRate: null, arms: ARMS, bootstrap: 2000,
+  steps: 30, seeds: 3, groups: 8, miners: 3, evalProblems: 500, evalK: 4, evalEvery: 10, learningRate: 1e-3, arms: ARMS, bootstrap: 2000,
 });
 
 /** The profile every arm runs: DEVNET, fill-closed windows of B groups, quotas that let K miners fill them. */
