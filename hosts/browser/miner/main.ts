@@ -4,6 +4,7 @@
  * into them — `fetch`, IndexedDB keys (key.ts), the checkpoint over HTTP with its revision checked (checkpoint.ts),
  * WebGPU or the WASM fallback (backend.ts) — and shows what it is doing.
  *
+ * Selector: selector-frontier (as the devnet's first Node miner), or selector-uniform with `?selector=uniform`.
  * The page registers its hotkey on the devnet's local chain (`POST /devnet/register`, signed by the hotkey), then
  * mines every window. `window.__miner` exposes the live status to tests (backend, submitted, accepted, verdicts).
  */
@@ -12,7 +13,9 @@ import { disposeQwen3Weights } from '../../../core/model/weights.ts';
 import type { Qwen3Model } from '../../../core/model/forward.ts';
 import type { Profile } from '../../../core/profile/index.ts';
 import { DEVNET_CHAR_TOKENIZER } from '../../../core/tokenizer/char.ts';
-import { envArith } from '../../../plugins/env-arith/index.ts';
+import type { Selector } from '../../../core/interfaces/selector.ts';
+import { arithDifficultyPrior, arithPromptBucket, envArith } from '../../../plugins/env-arith/index.ts';
+import { selectorFrontier } from '../../../plugins/selector-frontier/index.ts';
 import { selectorUniform } from '../../../plugins/selector-uniform/index.ts';
 import { httpClient } from '../../../plugins/transport-http/http-client.ts';
 import { fromTaggedJson } from '../profile-json.ts';
@@ -131,6 +134,14 @@ async function main(): Promise<void> {
   status.revision = current.revision;
   log(`checkpoint ${current.n} loaded, revision ${current.revision.slice(0, 12)}… verified`);
 
+  // selector-frontier as the devnet's first Node miner runs it (hosts/node/devnet/miner-host.ts); ?selector=uniform
+  const selector: Selector = params.get('selector') === 'uniform'
+    ? selectorUniform({ seed: hotkey.ss58 })
+    : selectorFrontier({
+      seed: hotkey.ss58, hotkey: hotkey.ss58, sigmaFloor: profile.zone.sigmaMin, groupSize: profile.sampling.rollouts,
+      bucket: arithPromptBucket, evidenceCarry: 0.8, objective: 'zone', bucketHint: arithDifficultyPrior,
+    });
+  log(`selector: ${params.get('selector') === 'uniform' ? 'uniform' : 'frontier'}`);
   let genStart = 0;
   const onEvent = async (e: MinerEvent): Promise<void> => {
     if (e.kind === 'checkpoint') {
@@ -162,7 +173,7 @@ async function main(): Promise<void> {
     profile,
     transport: httpClient({ baseUrl: location.origin, profile }),
     signer: hotkey,
-    selector: selectorUniform({ seed: hotkey.ss58 }),
+    selector,
     environments: [env],
     tokenizer: DEVNET_CHAR_TOKENIZER,
     generate: modelGenerator(() => current.model, profile, (p) => {
