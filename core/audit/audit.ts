@@ -37,7 +37,7 @@ import { loadBatch } from '../validator/progress.ts';
 import { proveGroup } from '../validator/prover.ts';
 import { checkpointRevision } from '../validator/publish.ts';
 import { readWindowBundle, parseBundleKey, type WindowBundle } from './bundle.ts';
-import { batchFailures, learnRollouts, minerSignatureFailures, parseGroupBody, proverGroupOf, registrationFailures, rewardFailures } from './checks.ts';
+import { batchFailures, type KnownGroups, learnGroups, minerSignatureFailures, parseGroupBody, proverGroupOf, registrationFailures, rewardFailures } from './checks.ts';
 import { readCustodyManifests, verifyCustody } from './custody.ts';
 import { memoryCheckpointFs } from './mem-fs.ts';
 
@@ -136,7 +136,7 @@ export async function auditValidator(i: AuditInput): Promise<AuditResult> {
   const revisionByWindow = new Map<number, string>();
   const bundleByWindow = new Map<number, string>();
   const trainedWindows = new Set<number>();
-  const known = new Map<string, { reward: number; promptLen: number }>();
+  const known: KnownGroups = new Map();
   try {
     for (const w of all) {
       const a = archives.get(w)!;
@@ -160,13 +160,13 @@ export async function auditValidator(i: AuditInput): Promise<AuditResult> {
       if (report) emit(w, 'bundle-hash', hashBad, `sha256 ${a.replay.bundle_sha256.slice(0, 16)}… re-hashed`);
       const b: WindowBundle | null = got?.bundle ?? null;
       if (!b) continue;
-      bundleByWindow.set(w, got!.sha256);
+      bundleByWindow.set(w, a.replay.bundle_sha256); // the signed link; the bytes are the bundle-hash check's
       const header = [
         b.window !== w ? `window ${b.window}` : '', b.randomness !== a.randomness ? 'randomness' : '', b.seal_randomness !== a.seal_randomness ? 'seal randomness' : '',
         b.checkpoint_revision !== a.checkpoint_revision ? 'checkpoint revision' : '', b.validator_hotkey !== validator ? 'validator hotkey' : '',
       ].filter(Boolean).map((f) => `bundle ${f} differs from the archive's`);
       if (report) emit(w, 'bundle-header', header, 'window, randomness, seal randomness, checkpoint match');
-      learnRollouts(b, profile, known);
+      learnGroups(b, profile, known);
       if (report) {
         emit(w, 'miner-signatures', minerSignatureFailures(b, profile), `${b.groups.length} group(s): precommit, envelope, commit signatures and token hashes verify`);
         emit(w, 'registration', registrationFailures(b, registered), `${new Set(b.groups.map((g) => g.hotkey)).size} hotkey(s) registered${block !== null ? ` (block ${block})` : ''}`);
@@ -175,7 +175,7 @@ export async function auditValidator(i: AuditInput): Promise<AuditResult> {
         verdicts.set(w, v.verdicts);
         emit(w, 'proof', v.bad, `${v.verdicts.length} group(s) re-proved on ${published.slice(0, 12)}, verdicts agree`);
       }
-      emit(w, 'batch', batchFailures(b, known), b.batch ? `${b.batch.envs.reduce((s, e) => s + e.groups.length, 0)} trained group(s) are signed rollouts` : 'no batch');
+      emit(w, 'batch', batchFailures(b, known), b.batch ? `${b.batch.envs.reduce((s, e) => s + e.groups.length, 0)} trained group(s) are signed groups, rewards as recorded` : 'no batch');
       const t = b.train;
       if (t?.step) {
         trainedWindows.add(w);

@@ -86,28 +86,34 @@ export async function rewardFailures(b: WindowBundle, profile: Profile, envs: Re
   return bad;
 }
 
-/** Every trained rollout is a bundled rollout (tokens by hash, prompt length) with its recorded reward. */
-export function batchFailures(b: WindowBundle, known: ReadonlyMap<string, { reward: number; promptLen: number }>): string[] {
+/** Signed groups by their rollout-hash sequence: the rewards and prompt lengths the validator recorded. */
+export type KnownGroups = Map<string, { readonly rewards: readonly number[]; readonly promptLens: readonly number[] }>;
+
+/** Every trained group is a bundled (signed) group, rollout for rollout: same tokens, prompt length and reward. */
+export function batchFailures(b: WindowBundle, known: KnownGroups): string[] {
   const bad: string[] = [];
   if (!b.batch) return bad;
   for (const e of b.batch.envs) {
     for (const [gi, g] of e.groups.entries()) {
+      const k = known.get(g.map((r) => rolloutHash(r.tokens)).join(','));
+      if (!k) {
+        bad.push(`${e.name} group ${gi}: its token ids are not those of any bundled (signed) group`);
+        continue;
+      }
       for (const [ri, r] of g.entries()) {
-        const k = known.get(rolloutHash(r.tokens));
-        if (!k) bad.push(`${e.name} group ${gi} rollout ${ri}: tokens are not those of any bundled (signed) rollout`);
-        else if (k.reward !== r.reward) bad.push(`${e.name} group ${gi} rollout ${ri}: trained reward ${r.reward}, the group's is ${k.reward}`);
-        else if (k.promptLen !== r.promptLen) bad.push(`${e.name} group ${gi} rollout ${ri}: prompt length ${r.promptLen}, signed ${k.promptLen}`);
+        if (k.rewards[ri] !== r.reward) bad.push(`${e.name} group ${gi} rollout ${ri}: trained reward ${r.reward}, the group's is ${k.rewards[ri]}`);
+        if (k.promptLens[ri] !== r.promptLen) bad.push(`${e.name} group ${gi} rollout ${ri}: prompt length ${r.promptLen}, signed ${k.promptLens[ri]}`);
       }
     }
   }
   return bad;
 }
 
-/** Adds a bundle's signed rollouts (hash → reward, prompt length) to `known` (the batch check's reference). */
-export function learnRollouts(b: WindowBundle, profile: Profile, known: Map<string, { reward: number; promptLen: number }>): void {
+/** Adds a bundle's authenticated groups to `known` (the batch check's reference; a batch may hold earlier windows' groups). */
+export function learnGroups(b: WindowBundle, profile: Profile, known: KnownGroups): void {
   for (const g of b.groups) {
     const p = parseGroupBody(g, profile, b.randomness);
     if (!p.ok) continue;
-    for (const [i, ro] of p.sub.rollouts.entries()) known.set(rolloutHash(ro.tokens), { reward: g.rewards[i]!, promptLen: ro.commit.rollout.prompt_length });
+    known.set(p.sub.rollouts.map((ro) => rolloutHash(ro.tokens)).join(','), { rewards: g.rewards, promptLens: p.sub.rollouts.map((ro) => ro.commit.rollout.prompt_length) });
   }
 }
