@@ -3,6 +3,7 @@
  * array of rows `{bench, backend, shape, value, unit}` on stdout). Progress, the machine and the left-out cells go
  * to stderr in JSON mode so stdout stays one JSON document.
  */
+import { benchGrading } from './grading.ts';
 import { BACKENDS, benchKernels, type BenchSize } from './kernels.ts';
 import { formatTable } from './table.ts';
 
@@ -64,4 +65,14 @@ export async function benchKernelsCommand(flags: BenchKernelsFlags, io: Streams 
     io.out(`${lines.join('\n')}\n`);
   }
   return report.rows.length > 0 ? 0 : 1;
+}
+
+/** `reliquary bench grading [--json] [--quick]`: the code environment's grading throughput (bench/grading.ts). */
+export async function benchGradingCommand(flags: { json?: boolean; quick?: boolean }, io: Streams = STDIO): Promise<number> {
+  const { rows } = await benchGrading({
+    ...(flags.quick ? { warmCompletions: 12, freshCompletions: 2 } : {}),
+    log: (line) => io.err(`  ${line}\n`),
+  });
+  io.out(flags.json ? `${JSON.stringify(rows, null, 1)}\n` : `${formatTable(rows, [], []).join('\n')}\n`);
+  return rows.length > 0 ? 0 : 1;
 }
