@@ -18,6 +18,7 @@
  *   const feed = dashboardFeed();
  *   await startValidator({ …, onEvent: (e) => feed.observe(e), routes: (app, host) => browserRoutes({ feed, host })(app) });
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,9 +59,21 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const CHECKPOINT_FILES: ReadonlySet<string> = new Set([CONFIG_FILE, GENERATION_CONFIG_FILE, WEIGHTS_FILE, WEIGHTS_INDEX_FILE, ...TOKENIZER_FILES]);
 
-/** dist/browser at the repository root (walking up from this file, as the wasm loader does). */
+/**
+ * dist/browser, found by walking up from this module (sources under vitest, or the CLI bundle in dist/) and then from
+ * the working directory, as the wasm loader finds its kernels; `<cwd>/dist/browser` when none is built yet.
+ */
 export function defaultAssetsDir(): string {
-  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'browser');
+  for (let dir of [dirname(fileURLToPath(import.meta.url)), process.cwd()]) {
+    for (;;) {
+      const p = join(dir, 'dist', 'browser');
+      if (existsSync(join(p, 'dashboard.html'))) return p;
+      const up = dirname(dir);
+      if (up === dir) break;
+      dir = up;
+    }
+  }
+  return resolve('dist', 'browser');
 }
 
 async function fileOr404(path: string, type: string): Promise<Response> {
