@@ -23,7 +23,7 @@
  *   env.computeReward(p, sameText);                                                              // 1, from memory
  */
 import type { CodeRunner } from '../../core/interfaces/code-runner.ts';
-import type { Environment, Problem } from '../../core/interfaces/environment.ts';
+import type { Environment, EnvironmentSpec, Problem } from '../../core/interfaces/environment.ts';
 import { wrapIndex } from '../../core/interfaces/environment.ts';
 import { GraderOutage } from '../../core/market/admission-worker.ts';
 import { hex, utf8 } from '../../core/protocol/codec.ts';
@@ -51,9 +51,21 @@ export interface EnvCodeOptions {
   cacheRows: number;
   /** Bytes a chunk while indexing the JSONL. */
   chunkBytes: number;
+  /** Self-description for the node's environment set (core/plugins/environment-set.ts). */
+  spec: EnvironmentSpec;
 }
 
-/** Documented defaults: `opencodeinstruct`, no dataset and no runner (pass them), runner's limits, 4096 remembered grades. */
+/** Upstream v4's `opencodeinstruct` entry: 8192 new tokens, rewards on {i/T}, 16 groups, 3 truncations, 20 s. */
+export const CODE_ENV_SPEC: Readonly<EnvironmentSpec> = Object.freeze({
+  maxNewTokens: 8192,
+  rewardKind: 'fraction',
+  mixWeight: 16,
+  maxTruncatedPerGroup: 3,
+  answerFormat: null,
+  workerTimeoutSeconds: 20,
+});
+
+/** Documented defaults: `opencodeinstruct`, no dataset and no runner (pass them), runner's limits, 4096 remembered grades, upstream's spec. */
 export const ENV_CODE_DEFAULTS: Readonly<EnvCodeOptions> = Object.freeze({
   name: 'opencodeinstruct',
   source: null,
@@ -64,6 +76,7 @@ export const ENV_CODE_DEFAULTS: Readonly<EnvCodeOptions> = Object.freeze({
   cacheEntries: 4096,
   cacheRows: JSONL_DATASET_DEFAULTS.cacheRows,
   chunkBytes: JSONL_DATASET_DEFAULTS.chunkBytes,
+  spec: CODE_ENV_SPEC,
 });
 
 /** The code environment. */
@@ -136,6 +149,7 @@ export function envCode(options: Partial<EnvCodeOptions> = {}): CodeEnvironment 
     name: o.name,
     size,
     answerFormat: null,
+    spec: o.spec,
     getProblem: problemAt,
     row: function row(i: number): CodeRow {
       return rowAt.row(wrapIndex(i, size));

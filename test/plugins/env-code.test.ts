@@ -46,6 +46,7 @@ describe('the shipped dataset', () => {
     expect(other.getProblem(0).groundTruth).not.toBe(p.groundTruth);
     expect(env.rewardCases(p)).toEqual(env.row(0).tests);
     expect(V4.environments[env.name]?.rewardKind).toBe('fraction');
+    expect(env.spec).toMatchObject({ rewardKind: 'fraction', answerFormat: null, maxNewTokens: V4.environments[env.name]?.maxNewTokens });
   });
 
   it('refuses malformed rows with a message that says what is wrong', () => {
