@@ -1,6 +1,7 @@
 /**
  * The validator's checkpoints: the base one it starts from, the ones it publishes, and the signed manifest it
- * announces (spec/market.md §7; protocol.md: the forced-seed stream and admission's WRONG_CHECKPOINT check are keyed by
+ * announces (spec/market.md §7; a publish may carry its held-out benchmark against the parent, benchmark.ts, into the
+ * index record and the manifest; protocol.md: the forced-seed stream and admission's WRONG_CHECKPOINT check are keyed by
  * the announced revision, so one is always announced, the base checkpoint's before the first publish).
  *
  * A revision is the first 40 hex of sha256 over the checkpoint's weights file (`model.safetensors`, or the shard
@@ -26,6 +27,7 @@ import { hex, utf8 } from '../protocol/codec.ts';
 import { sha256 } from '../protocol/hash.ts';
 import type { Signer } from '../protocol/sr25519.ts';
 import { saveTrainerCheckpoint, type Trainer } from '../training/trainer.ts';
+import type { CheckpointBenchmark } from './benchmark.ts';
 import type { PublishedCheckpoint } from './report.ts';
 
 /** The checkpoint-I/O seam: the host's files, the base checkpoint and where checkpoint `n` is written. */
@@ -72,10 +74,10 @@ export async function readPublished(store: ObjectStore, keys: CheckpointKeys): P
 }
 
 /** Publishes the trainer as checkpoint `n` for `window` (see the file header for the write order). */
-export async function publishCheckpoint(io: CheckpointIo, store: ObjectStore, keys: CheckpointKeys, trainer: Trainer, n: number, window: number): Promise<PublishedCheckpoint> {
+export async function publishCheckpoint(io: CheckpointIo, store: ObjectStore, keys: CheckpointKeys, trainer: Trainer, n: number, window: number, benchmark?: CheckpointBenchmark): Promise<PublishedCheckpoint> {
   const dir = io.dirOf(n);
   await saveTrainerCheckpoint(io.fs, dir, trainer);
-  const pub: PublishedCheckpoint = { checkpointN: n, revision: await checkpointRevision(io.fs, dir), dir, window };
+  const pub: PublishedCheckpoint = { checkpointN: n, revision: await checkpointRevision(io.fs, dir), dir, window, ...(benchmark ? { benchmark } : {}) };
   await putJson(store, `${keys.index}ckpt-${n}.json`, pub);
   await putJson(store, keys.manifest, pub);
   return pub;
@@ -95,7 +97,7 @@ export async function findCheckpoint(store: ObjectStore, keys: CheckpointKeys, r
  * The signed manifest a checkpoint is announced with; `signature` is over ASCII `"<n>|<revision>"`. With `custody`
  * (core/audit/custody.ts) it also carries the signed parent revision and the bundles trained since the parent.
  */
-export function manifestOf(pub: PublishedCheckpoint, signer: Signer, custody?: CustodyBlock): CheckpointManifest & { readonly custody?: CustodyBlock } {
-  const m = { checkpoint_n: pub.checkpointN, repo_id: pub.dir, revision: pub.revision, signature: signer.sign(utf8(`${pub.checkpointN}|${pub.revision}`)) };
+export function manifestOf(pub: PublishedCheckpoint, signer: Signer, custody?: CustodyBlock): CheckpointManifest & { readonly custody?: CustodyBlock; readonly benchmark?: CheckpointBenchmark } {
+  const m = { checkpoint_n: pub.checkpointN, repo_id: pub.dir, revision: pub.revision, signature: signer.sign(utf8(`${pub.checkpointN}|${pub.revision}`)), ...(pub.benchmark ? { benchmark: pub.benchmark } : {}) };
   return custody ? { ...m, custody } : m;
 }

@@ -3,6 +3,7 @@
  * the published checkpoint, the weights set on the chain, a held-out eval. A window's report is built from its
  * progress record (progress.ts), so a window finished after a restart reports exactly like an uninterrupted one.
  */
+import type { CheckpointBenchmark } from './benchmark.ts';
 import type { SealResult } from '../market/seal.ts';
 import type { ProgressRecord, SealFacts } from './progress.ts';
 
@@ -14,6 +15,8 @@ export interface PublishedCheckpoint {
   readonly dir: string;
   /** The window whose training step it publishes (null: the base checkpoint). */
   readonly window: number | null;
+  /** Held-out benchmark against its parent (benchmark.ts), when the validator runs one. */
+  readonly benchmark?: CheckpointBenchmark;
 }
 
 export interface TrainLine {
