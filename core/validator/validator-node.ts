@@ -51,6 +51,7 @@ import { passAtOneOf } from '../training/loop.ts';
 import { disposeTrainer, trainStep, type StepEnvironment, type Trainer } from '../training/trainer.ts';
 import { dropProgress, loadBatch, progressPrefix, putProgress, storeBatch, type ProgressRecord } from './progress.ts';
 import { createProver } from './prover.ts';
+import { CheckpointBencher } from './benchmark.ts';
 import { findCheckpoint, manifestOf, publishCheckpoint, type CheckpointIo, type CheckpointKeys } from './publish.ts';
 import type { Recovered, Recovery } from './recovery.ts';
 import { sealFacts, windowReport, type HeldOutEval, type PublishedCheckpoint, type TrainLine, type WindowReport } from './report.ts';
@@ -124,6 +125,7 @@ export class ValidatorNode {
   recovery!: Recovery;
   private current: PublishedCheckpoint;
   private publishState: PublishState;
+  private bencher: CheckpointBencher | null = null;
   private resume: Recovered['resume'];
   private readonly unfinished: ProgressRecord[];
   /** The verified archives by window (the EMA replay's input), kept up to date after each seal. */
@@ -328,7 +330,9 @@ export class ValidatorNode {
       if (rec.publishDue) {
         // The manifest is the durable "published" marker: a crash after it must not publish a second checkpoint.
         const parent = this.current;
-        pub = this.current.window === w ? this.current : await publishCheckpoint(this.deps.checkpoints, store, this.r.keys, this.trainer, this.current.checkpointN + 1, w);
+        // Issue 13: the new checkpoint against its parent on the held-out set, paired (benchmark.ts), when the node has one.
+        const bench = this.deps.heldOut && this.current.window !== w ? await (this.bencher ??= new CheckpointBencher({ profile: p, tokenizer: this.deps.tokenizer, heldOut: this.deps.heldOut })).run(this.trainer, this.current.checkpointN) : undefined;
+        pub = this.current.window === w ? this.current : await publishCheckpoint(this.deps.checkpoints, store, this.r.keys, this.trainer, this.current.checkpointN + 1, w, bench);
         this.publishState = afterPublish(this.publishState, true);
         this.current = pub;
         const custody = parent === pub ? undefined : await recordCustody(store, signer, pub, parent, manifestOf(pub, signer));
