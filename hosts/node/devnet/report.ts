@@ -6,6 +6,7 @@
  * last weight vector set on the local chain (market §6 EMA, burn at the validator's uid). `formatReport` renders it
  * as text; the object itself is what `--json` and `--report FILE` write.
  */
+import { formatBenchmark } from '../../../core/validator/benchmark.ts';
 import type { WindowStats } from '../../../core/miner/index.ts';
 import type { Profile } from '../../../core/profile/index.ts';
 import type { SelectorKind } from './miner-host.ts';
@@ -158,6 +159,7 @@ export function formatWindow(w: WindowReport, names: ReadonlyMap<string, string>
     ? `  train     step ${t.step} ${t.applied ? 'applied' : `skipped (${t.skipped})`}: ${t.groups} groups, ${t.tokens} tokens, loss ${t.loss.toFixed(5)}, |g| ${t.gradNorm.toFixed(4)}, lr ${t.lr.toExponential(2)}, mean reward ${t.meanReward.toFixed(3)}`
     : '  train     accumulator not full: no step');
   lines.push(`  publish   ${w.published ? `checkpoint ${w.published.checkpointN} revision ${w.published.revision}` : 'none'}`);
+  if (w.published?.benchmark) lines.push(`  benchmark ${formatBenchmark(w.published.benchmark)}`);
   const wl = w.weights;
   if (wl) {
     const miners = Object.entries(wl.byHotkey).map(([hk, x]) => `${who(hk)} ${x.toFixed(4)}`).join(', ');
