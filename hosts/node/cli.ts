@@ -20,6 +20,8 @@ import { experimentCommand, type ExperimentFlags } from './commands/experiment.t
 import { benchTrainCommand, type BenchTrainFlags } from '../../bench/train.ts';
 import { startCommand } from './commands/start.ts';
 import { devnetCommand, type DevnetCommandOptions } from './commands/devnet.ts';
+import { validatorCommand, type ValidatorCommandOptions } from './nodes/validator-command.ts';
+import { minerCommand, type MinerCommandOptions } from './nodes/miner-command.ts';
 import { auditCommand, type AuditCommandOptions } from './commands/audit.ts';
 
 // A closed pipe (`reliquary … | head`) ends the output quietly instead of crashing with EPIPE.
@@ -49,6 +51,40 @@ program
   .option('--quiet', 'no live progress on stderr')
   .action(async (opts: DevnetCommandOptions) => {
     process.exitCode = await devnetCommand(opts, ROOT);
+  });
+
+const collect = (v: string, acc: string[]): string[] => [...acc, v];
+
+program
+  .command('validator')
+  .description('a validator node: assembled from plugins (default: the embedded model, the local chain and beacon, env-arith); serves miners over HTTP, runs windows, trains and publishes')
+  .option('--config <file>', 'node config: JSON or a JS module listing plugins and options (docs/plugins.md)')
+  .option('--env <module>', 'add an environment plugin: a local path or a package name (repeatable)', collect, [])
+  .option('--data <dir>', 'durable state (store, chain, checkpoints); a rerun resumes it', './data')
+  .option('--port <p>', 'HTTP port on 127.0.0.1 (0: any free port)', '8899')
+  .option('--windows <n>', 'exit after N windows (default: run until stopped)')
+  .option('--miners <n>', 'wait for N miners to register before the first window', '0')
+  .option('--collection-seconds <s>', "collection phase length (default: the profile's)")
+  .option('--model <dir>', 'initial checkpoint', resolve(ROOT, 'models/tiny-arith'))
+  .option('--report <file>', 'write a JSON report: per-window results and per-miner hotkey, submitted, accepted, paid')
+  .option('--quiet', 'no progress on stderr')
+  .action(async (opts: ValidatorCommandOptions) => {
+    process.exitCode = await validatorCommand(opts, ROOT);
+  });
+
+program
+  .command('miner')
+  .description('a miner node: creates its key in --data on first run, registers with the validator, mines until stopped or N windows')
+  .requiredOption('--validator <url>', 'the validator URL (printed by `reliquary validator`)')
+  .option('--config <file>', 'node config: environment plugins and "selector" (docs/plugins.md)')
+  .option('--env <module>', 'add an environment plugin: a local path or a package name (repeatable)', collect, [])
+  .option('--data <dir>', 'where the miner keeps its keys', './miner-data')
+  .option('--windows <n>', 'exit after N windows (default: run until stopped)')
+  .option('--name <name>', 'name in the logs')
+  .option('--report <file>', 'write a JSON report of the windows mined')
+  .option('--quiet', 'no progress on stderr')
+  .action(async (opts: MinerCommandOptions) => {
+    process.exitCode = await minerCommand(opts);
   });
 
 program

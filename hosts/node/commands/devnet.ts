@@ -6,9 +6,13 @@
  * repository root under `npm start`; gitignored there); a rerun on the same directory resumes it.
  */
 import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { runDevnet } from '../devnet/devnet.ts';
 import { formatReport, formatWindow } from '../devnet/report.ts';
+
+/** A mistake in the command line: printed as one line, exit code 2. */
+class UsageError extends Error {}
 
 /** The default `--data`: relative to the current working directory. */
 export const DEVNET_DATA_DEFAULT = './data';
@@ -28,7 +32,7 @@ export interface DevnetCommandOptions {
 function int(v: string | number | undefined, dflt: number, flag: string, min: number, max: number): number {
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new Error(`${flag} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -39,13 +43,16 @@ export async function devnetCommand(opts: DevnetCommandOptions, root: string): P
     const windows = int(opts.windows, 3, '--windows', 1, 1000);
     const miners = int(opts.miners, 3, '--miners', 1, 16);
     const groups = opts.groups === undefined ? undefined : int(opts.groups, 8, '--groups', 1, 1000);
+    const modelDir = resolve(opts.model ?? resolve(root, 'models/tiny-arith'));
+    if (!existsSync(join(modelDir, 'config.json'))) throw new UsageError(`--model ${opts.model ?? modelDir}: no checkpoint there (no config.json); give a checkpoint directory such as models/tiny-arith`);
     const log = opts.quiet ? () => {} : err;
     const names = new Map<string, string>();
     const report = await runDevnet({
       windows, miners,
       dataDir: resolve(process.cwd(), opts.data ?? DEVNET_DATA_DEFAULT),
-      modelDir: resolve(opts.model ?? resolve(root, 'models/tiny-arith')),
+      modelDir,
       fresh: opts.fresh ?? false,
+      progressEverySeconds: opts.quiet ? 0 : 5,
       ...(groups !== undefined && { groupsPerWindow: groups }),
       log: (line) => {
         const m = /^(miner-\d+) (\S+) \(operator/.exec(line);
@@ -63,7 +70,9 @@ export async function devnetCommand(opts: DevnetCommandOptions, root: string): P
     process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     return report.totals.sealed > 0 ? 0 : 1;
   } catch (e) {
-    err(`reliquary devnet: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-    return 1;
+    // One actionable line (a usage mistake, a missing model); RELIQUARY_DEBUG=1 adds the stack.
+    err(`reliquary devnet: ${e instanceof Error ? e.message : String(e)}`);
+    if (process.env['RELIQUARY_DEBUG'] && e instanceof Error && e.stack) err(e.stack);
+    return e instanceof UsageError ? 2 : 1;
   }
 }

@@ -38,6 +38,8 @@ export interface DevnetOptions {
   readonly groupsPerWindow?: number;
   /** Progress lines (stderr in the CLI). */
   readonly log?: (line: string) => void;
+  /** A live line every this many seconds while a window collects (submissions, accepted/rejected, seconds left; 0: none). */
+  readonly progressEverySeconds?: number;
   /** Called after each window (live progress). */
   readonly onWindow?: (w: WindowReport) => void;
   /** Called after each held-out eval (live progress). */
@@ -89,7 +91,7 @@ export async function runDevnet(o: DevnetOptions): Promise<DevnetReport> {
   if (o.fresh) await rm(o.dataDir, { recursive: true, force: true });
   const env = envArith();
   const started = Date.now();
-  const validator: ValidatorHost = await startValidator({ profile, env, dataDir: o.dataDir, modelDir: o.modelDir, port: o.port ?? 0, log });
+  const validator: ValidatorHost = await startValidator({ profile, env, dataDir: o.dataDir, modelDir: o.modelDir, port: o.port ?? 0, log, progressEverySeconds: o.progressEverySeconds ?? 0 });
   const miners: MinerHost[] = [];
   const windows: WindowReport[] = [];
   let before!: HeldOutEval;

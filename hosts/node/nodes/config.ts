@@ -134,7 +134,7 @@ export async function resolvePlugin(use: string, baseDir: string): Promise<AnyPl
   const candidates = [mod['default'], mod['plugin'], ...Object.values(mod)].filter(isPlugin);
   const found = candidates[0];
   if (!found) throw new ConfigError(`module "${use}" exports no plugin (an object { name, kind, defaults, create }: see docs/plugins.md)`);
-  return { requires: [], defaults: {}, ...found } as AnyPlugin;
+  return { ...found, requires: found.requires ?? [], defaults: found.defaults ?? {} } as AnyPlugin;
 }
 
 /** `--env MODULE` entries appended to a config. */

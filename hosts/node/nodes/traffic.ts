@@ -17,10 +17,17 @@ export interface HotkeyTraffic {
   precommits: number;
   /** Reveals received (`/submit` with a receipt of this hotkey), queued or refused. */
   submitted: number;
-  /** Groups graded into the pool. */
+  /** Groups graded into the pool (by the latest verdict of each group). */
   accepted: number;
-  /** Refusals at any stage, by reason. */
+  /** Refusals at any stage, by reason code (precommit, reveal, and the latest verdict of each group). */
   rejected: Record<string, number>;
+}
+
+interface Slot extends HotkeyTraffic {
+  /** Refusals before grading (precommit, reveal). */
+  early: Record<string, number>;
+  /** Latest verdict per group (merkle root): accepted, or the reason code. */
+  graded: Map<string, true | string>;
 }
 
 export interface TrafficCounter {
@@ -34,20 +41,33 @@ export interface TrafficCounter {
   progressLine(window: number, secondsLeft: number): string;
 }
 
-const fresh = (): HotkeyTraffic => ({ precommits: 0, submitted: 0, accepted: 0, rejected: {} });
+const fresh = (): Slot => ({ precommits: 0, submitted: 0, accepted: 0, rejected: {}, early: {}, graded: new Map() });
+
+/** Recomputes `accepted` and `rejected` from the early refusals and the latest verdict of each group. */
+function settle(h: Slot): void {
+  h.accepted = 0;
+  h.rejected = { ...h.early };
+  for (const g of h.graded.values()) {
+    if (g === true) h.accepted++;
+    else h.rejected[g] = (h.rejected[g] ?? 0) + 1;
+  }
+}
 
 export function trafficCounter(v: MarketValidator): TrafficCounter {
-  const byWindow = new Map<number, Map<string, HotkeyTraffic>>();
+  const byWindow = new Map<number, Map<string, Slot>>();
   const receipts = new Map<string, { hotkey: string; window: number }>();
   const since = new Map<string, number>();
-  const slot = (window: number, hotkey: string): HotkeyTraffic => {
+  const slot = (window: number, hotkey: string): Slot => {
     let w = byWindow.get(window);
     if (!w) byWindow.set(window, (w = new Map()));
     let h = w.get(hotkey);
     if (!h) w.set(hotkey, (h = fresh()));
     return h;
   };
-  const bump = (h: HotkeyTraffic, reason: string): void => void (h.rejected[reason] = (h.rejected[reason] ?? 0) + 1);
+  const bump = (h: Slot, reason: string): void => {
+    h.early[reason] = (h.early[reason] ?? 0) + 1;
+    settle(h);
+  };
 
   const service = new Proxy(v as unknown as ValidatorService, {
     get(target, prop, receiver) {
@@ -90,8 +110,8 @@ export function trafficCounter(v: MarketValidator): TrafficCounter {
           last = Math.max(last, x.ts);
           if (x.window_n === null || x.window_n === undefined) continue;
           const h = slot(x.window_n, hotkey);
-          if (x.accepted && x.accepted_into_pool !== false) h.accepted++;
-          else if (!x.accepted) bump(h, x.reject_reason ?? x.reason ?? 'rejected');
+          h.graded.set(x.merkle_root, x.accepted ? true : String(x.reason ?? 'rejected'));
+          settle(h);
         }
         since.set(hotkey, last);
       }

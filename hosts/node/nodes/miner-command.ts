@@ -1,0 +1,133 @@
+/**
+ * `reliquary miner --validator URL [--config F] [--env MODULE]… [--data DIR] [--windows N] [--report FILE]`: a
+ * standalone miner node. On first run it creates its hotkey and coldkey seeds in DIR (`miner-hotkey.seed`,
+ * `miner-coldkey.seed`, mode 0600); it reads the validator's `/node`, checks that its own environment set (from the
+ * config through the registry, default env-arith) is the validator's — a difference is one line naming it —
+ * registers itself on the validator's local chain (`/node/register`), starts from the checkpoint the validator
+ * announces (verified: signed manifest, revision of the weights) and mines until stopped or N windows.
+ * `--report FILE` writes `{ hotkey, validator, windows: [WindowStats], reloads, refusals }`.
+ */
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { checkCheckpoint } from '../../../core/miner/checkpoint-check.ts';
+import type { WindowStats } from '../../../core/miner/stats.ts';
+import { environmentSetDifference } from '../../../core/plugins/environment-set.ts';
+import { signerFromSeed } from '../../../core/protocol/sr25519.ts';
+import { httpClient } from '../../../plugins/transport-http/index.ts';
+import { fastDevnetProfile } from '../devnet/devnet.ts';
+import { startMiner, type MinerHost } from '../devnet/miner-host.ts';
+import { nodeCheckpointFs } from '../fs-checkpoint.ts';
+import { assembleMiner } from './assemble.ts';
+import { ConfigError, EMPTY_CONFIG, loadConfig, withEnvModules } from './config.ts';
+import { nodeInfo, registerMiner } from './node-routes.ts';
+import { intFlag } from './validator-command.ts';
+
+export interface MinerCommandOptions {
+  validator?: string;
+  config?: string;
+  env?: string[];
+  data?: string;
+  windows?: string;
+  report?: string;
+  name?: string;
+  quiet?: boolean;
+}
+
+/** A 32-byte seed kept in `file` (created on first use, readable by the owner only). */
+async function keySeed(file: string): Promise<Uint8Array> {
+  try {
+    const b = new Uint8Array(await readFile(file));
+    if (b.length === 32) return b;
+    throw new ConfigError(`${file} is not a 32-byte key seed; move it away to create a new key`);
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  const seed = crypto.getRandomValues(new Uint8Array(32));
+  await writeFile(file, seed, { mode: 0o600 });
+  await chmod(file, 0o600);
+  return seed;
+}
+
+const fmtStats = (s: WindowStats): string =>
+  `window ${s.window}: submitted ${s.submitted}, accepted ${s.accepted}${Object.keys(s.rejected).length ? `, rejected ${Object.entries(s.rejected).map(([k, n]) => `${k} ${n}`).join(', ')}` : ''}`;
+
+/** Runs the miner; resolves to the exit code. */
+export async function minerCommand(opts: MinerCommandOptions): Promise<number> {
+  const err = (t: string): void => void process.stderr.write(`${t}\n`);
+  const log = opts.quiet ? () => {} : err;
+  let miner: MinerHost | null = null;
+  const stop = new AbortController();
+  const onSignal = (): void => {
+    if (stop.signal.aborted) process.exit(130);
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    if (!opts.validator) throw new ConfigError('missing --validator URL (the URL `reliquary validator` prints, e.g. http://127.0.0.1:8899)');
+    const baseUrl = opts.validator.replace(/\/+$/, '');
+    if (!/^https?:\/\/[^/]+/.test(baseUrl)) throw new ConfigError(`--validator ${JSON.stringify(opts.validator)} is not an http(s) URL`);
+    const windows = intFlag(opts.windows, undefined, '--windows', 1, 1_000_000);
+    const dataDir = resolve(process.cwd(), opts.data ?? './miner-data');
+    await mkdir(dataDir, { recursive: true });
+    const config = withEnvModules(opts.config ? await loadConfig(opts.config) : EMPTY_CONFIG, opts.env ?? []);
+    const parts = await assembleMiner(config);
+    const signer = signerFromSeed(await keySeed(join(dataDir, 'miner-hotkey.seed')));
+    const coldkey = signerFromSeed(await keySeed(join(dataDir, 'miner-coldkey.seed')));
+    const name = opts.name ?? `miner-${signer.ss58.slice(0, 6)}`;
+
+    const info = await nodeInfo(baseUrl);
+    if (info.profile_id !== parts.baseProfile.id) {
+      throw new ConfigError(`the validator runs profile ${info.profile_id}, this miner ${parts.baseProfile.id}; set "profile" in the miner config`);
+    }
+    const diff = environmentSetDifference(info.environments, parts.environments.summary);
+    if (diff) throw new ConfigError(`environment sets differ: ${diff}`);
+    if (info.environments_digest !== parts.environments.digest) {
+      throw new ConfigError(`environment sets differ: same names and settings, but other problems (digest ${parts.environments.digest.slice(0, 12)} here, ${info.environments_digest.slice(0, 12)} at the validator); use the validator's environment versions and options`);
+    }
+    const base = parts.environments.profile;
+    const profile = info.collection_seconds === base.window.collectionSeconds && info.upload_grace_seconds === base.window.uploadGraceSeconds
+      ? base : fastDevnetProfile(info.collection_seconds, info.upload_grace_seconds, base);
+    const uid = await registerMiner(baseUrl, signer, coldkey.ss58);
+    log(`${name} ${signer.ss58} registered as uid ${uid} at ${baseUrl} (validator ${info.hotkey})`);
+
+    // The starting checkpoint is verified like any later one (the base checkpoint, n = 0, too).
+    const fs = nodeCheckpointFs();
+    const manifest = await httpClient({ baseUrl, profile }).checkpoint().catch(() => null);
+    const c = await checkCheckpoint({ manifest, validatorHotkey: info.hotkey, expectedN: info.checkpoint.n, fs });
+    if (!c.ok) throw new ConfigError(`the validator's checkpoint ${info.checkpoint.n} is refused (${c.reason}): ${c.message}`);
+
+    miner = await startMiner({
+      name, profile, envs: parts.environments.environments, baseUrl, validatorHotkey: info.hotkey, signer,
+      selector: parts.selector, modelDir: c.dir, checkpointN: c.checkpointN, log,
+    });
+    miner.start();
+    let reported = 0;
+    while (!stop.signal.aborted && (windows === undefined || miner.windows.length < windows)) {
+      await new Promise((r) => setTimeout(r, 250));
+      while (reported < miner.windows.length - 1) {
+        const s = miner.miner.windowStats(miner.windows[reported++]!);
+        if (s) log(`${name}: ${fmtStats(s)}`);
+      }
+    }
+    // Let the last window's verdicts arrive (the validator seals after collection + grace).
+    if (!stop.signal.aborted && windows !== undefined) await new Promise((r) => setTimeout(r, 1000));
+    const m = miner;
+    miner = null;
+    await m.stop();
+    const stats = m.stats();
+    for (const s of stats.slice(reported)) log(`${name}: ${fmtStats(s)}`);
+    if (opts.report) {
+      await writeFile(opts.report, `${JSON.stringify({ name, hotkey: signer.ss58, validator: info.hotkey, windows: stats, reloads: m.reloads, refusals: m.refusals }, null, 2)}\n`);
+    }
+    return 0;
+  } catch (e) {
+    err(`reliquary miner: ${e instanceof Error ? e.message : String(e)}`);
+    return e instanceof ConfigError ? 2 : 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (miner) await miner.stop().catch(() => {});
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * `reliquary validator [--config F] [--env MODULE]… [--data DIR] [--port P] [--windows N] [--report FILE]`: a
+ * standalone validator node. It assembles its store, chain, beacon and environments from the config through the
+ * registry (assemble.ts; no config: the embedded model, the local chain and beacon, env-arith), serves the market API
+ * and the node routes (node-routes.ts: miners in other processes read `/node` and register themselves) on
+ * 127.0.0.1:P, and runs windows until stopped (SIGINT/SIGTERM) or N windows. Progress on stderr: each window's
+ * lines and a live collection line every few seconds. `--report FILE` writes JSON: the windows (core/validator's
+ * `WindowReport`) and one row per miner `{ hotkey, submitted, accepted, won, paid }`.
+ */
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { WindowReport } from '../../../core/validator/report.ts';
+import { fastDevnetProfile } from '../devnet/devnet.ts';
+import { formatWindow } from '../devnet/report.ts';
+import { startValidator, type ValidatorHost } from '../devnet/validator-host.ts';
+import { assembleValidator } from './assemble.ts';
+import { ConfigError, EMPTY_CONFIG, loadConfig, withEnvModules } from './config.ts';
+import { nodeRoutes } from './node-routes.ts';
+
+export interface ValidatorCommandOptions {
+  config?: string;
+  env?: string[];
+  data?: string;
+  port?: string;
+  windows?: string;
+  report?: string;
+  model?: string;
+  /** Wait for this many registered miners before the first window. */
+  miners?: string;
+  /** Collection seconds (shorter windows for tests); default: the profile's. */
+  collectionSeconds?: string;
+  quiet?: boolean;
+}
+
+export interface MinerRow {
+  readonly hotkey: string;
+  readonly submitted: number;
+  readonly accepted: number;
+  readonly won: number;
+  readonly paid: number;
+  readonly rejected: Readonly<Record<string, number>>;
+}
+
+export interface ValidatorRunReport {
+  readonly validator: string;
+  readonly url: string;
+  readonly profile: string;
+  readonly environments: ValidatorHost['environments']['summary'];
+  readonly environmentsDigest: string;
+  readonly windows: readonly WindowReport[];
+  readonly miners: readonly MinerRow[];
+  readonly seconds: number;
+}
+
+/** An integer flag in [min, max], or a one-line `ConfigError`. */
+export function intFlag(v: string | undefined, dflt: number | undefined, flag: string, min: number, max: number): number | undefined {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new ConfigError(`${flag} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** Per-miner rows over the windows run: traffic counts plus winners and payouts. */
+export function minerRows(host: ValidatorHost, windows: readonly WindowReport[], exclude: string): MinerRow[] {
+  const rows = new Map<string, { submitted: number; accepted: number; won: number; paid: number; rejected: Record<string, number> }>();
+  const row = (h: string) => {
+    let r = rows.get(h);
+    if (!r) rows.set(h, (r = { submitted: 0, accepted: 0, won: 0, paid: 0, rejected: {} }));
+    return r;
+  };
+  for (const w of windows) {
+    for (const [h, t] of host.traffic.window(w.window)) {
+      const r = row(h);
+      r.submitted += t.submitted;
+      r.accepted += t.accepted;
+      for (const [k, n] of Object.entries(t.rejected)) r.rejected[k] = (r.rejected[k] ?? 0) + n;
+    }
+    for (const x of w.winners) row(x.hotkey).won++;
+    for (const [h, p] of Object.entries(w.payouts)) if (h !== exclude) row(h).paid += p;
+  }
+  return [...rows].filter(([h]) => h !== exclude).map(([hotkey, r]) => ({ hotkey, ...r, paid: Math.round(r.paid * 1e9) / 1e9 }));
+}
+
+/** Runs the validator; resolves to the exit code. */
+export async function validatorCommand(opts: ValidatorCommandOptions, root: string): Promise<number> {
+  const err = (t: string): void => void process.stderr.write(`${t}\n`);
+  const log = opts.quiet ? () => {} : err;
+  let host: ValidatorHost | null = null;
+  const stop = new AbortController();
+  const onSignal = (): void => {
+    if (stop.signal.aborted) process.exit(130);
+    err('validator: stopping after this window (again to quit now)');
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const windows = intFlag(opts.windows, undefined, '--windows', 1, 1_000_000);
+    const port = intFlag(opts.port, 0, '--port', 0, 65535)!;
+    const waitMiners = intFlag(opts.miners, 0, '--miners', 0, 1000)!;
+    const collection = intFlag(opts.collectionSeconds, undefined, '--collection-seconds', 2, 3600);
+    const dataDir = resolve(process.cwd(), opts.data ?? './data');
+    const config = withEnvModules(opts.config ? await loadConfig(opts.config) : EMPTY_CONFIG, opts.env ?? []);
+    const parts = await assembleValidator(config, { dataDir });
+    const base = collection === undefined ? parts.baseProfile : fastDevnetProfile(collection, Math.min(parts.baseProfile.window.uploadGraceSeconds, 3), parts.baseProfile);
+    const started = Date.now();
+    host = await startValidator({
+      profile: base, envs: parts.environments.environments, store: parts.store, chain: parts.chain, beacon: parts.beacon,
+      dataDir, modelDir: resolve(opts.model ?? resolve(root, 'models/tiny-arith')), port, log, progressEverySeconds: opts.quiet ? 0 : 5,
+      routes: nodeRoutes,
+    });
+    const h = host;
+    err(`validator ${h.hotkey} serving ${h.url} (environments ${h.environments.summary.map((e) => e.name).join(', ')}, digest ${h.environments.digest.slice(0, 12)})`);
+    err(`  join with: reliquary miner --validator ${h.url}`);
+    if (waitMiners > 0) {
+      log(`validator: waiting for ${waitMiners} miner(s) to register …`);
+      for (;;) {
+        const n = (await h.chain.registry()).neurons.filter((x) => x.hotkey !== h.hotkey).length;
+        if (n >= waitMiners || stop.signal.aborted) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    const done: WindowReport[] = [];
+    const names = new Map<string, string>();
+    while (!stop.signal.aborted && (windows === undefined || done.length < windows)) {
+      const w = await h.runWindow();
+      done.push(w);
+      if (!opts.quiet) for (const line of formatWindow(w, names)) err(line);
+    }
+    const report: ValidatorRunReport = {
+      validator: h.hotkey, url: h.url, profile: h.profile.id, environments: h.environments.summary, environmentsDigest: h.environments.digest,
+      windows: done, miners: minerRows(h, done, h.hotkey), seconds: (Date.now() - started) / 1000,
+    };
+    if (opts.report) await writeFile(opts.report, `${JSON.stringify(report, null, 2)}\n`);
+    return done.some((w) => w.status === 'completed') || done.length === 0 ? 0 : 1;
+  } catch (e) {
+    err(`reliquary validator: ${e instanceof Error ? e.message : String(e)}`);
+    if (!(e instanceof ConfigError) && process.env['RELIQUARY_DEBUG']) err(String((e as Error).stack));
+    return e instanceof ConfigError ? 2 : 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await host?.close();
+  }
+}
