@@ -9,6 +9,8 @@ export interface SeriesSpec {
   readonly color: string;
   /** Draw bars instead of a line with points. */
   readonly bars?: boolean;
+  /** Join the points across missing values (e.g. checkpoints without a held-out figure). */
+  readonly spanGaps?: boolean;
 }
 
 const bars = uPlot.paths.bars!({ size: [0.5, 40] });
@@ -40,7 +42,7 @@ export class LineChart {
       series: [
         { label: this.xLabel },
         ...series.map((s) => ({
-          label: s.label, stroke: s.color, width: 2,
+          label: s.label, stroke: s.color, width: 2, spanGaps: s.spanGaps ?? false,
           ...(s.bars ? { paths: bars, fill: `${s.color}99`, points: { show: false } } : { points: { show: true, size: 6 } }),
         })),
       ],

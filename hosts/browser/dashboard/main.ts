@@ -59,8 +59,7 @@ function render(d: DashboardSnapshot): void {
 
   // Checkpoints
   const cs = d.checkpoints;
-  const measured = cs.filter((c) => c.passAt1 !== null);
-  ckptChart.update([{ label: 'pass@1', color: '#1a7f37' }], measured.map((c) => c.checkpointN), [measured.map((c) => c.passAt1)]);
+  ckptChart.update([{ label: 'pass@1', color: '#1a7f37', spanGaps: true }], cs.map((c) => c.checkpointN), [cs.map((c) => c.passAt1)]);
   table('checkpoints', ['checkpoint', 'revision', 'window', 'held-out pass@1'], [...cs].reverse().map((c) => [
     `#${c.checkpointN}`, c.revision ? `<span class="mono">${c.revision.slice(0, 12)}</span>` : '-', c.window === null ? 'base' : String(c.window),
     c.passAt1 === null ? 'not measured' : `${f3(c.passAt1)} (${c.problems} problems)`,
