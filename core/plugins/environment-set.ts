@@ -109,7 +109,13 @@ function checkPrompts(env: Environment, split: Environment, label: string, token
   }
 }
 
-const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+/** JSON with object keys sorted (key order never makes two sets differ). */
+function canon(x: unknown): string {
+  if (Array.isArray(x)) return `[${x.map(canon).join(',')}]`;
+  if (typeof x === 'object' && x !== null) return `{${Object.keys(x).sort().map((k) => `${JSON.stringify(k)}:${canon((x as Record<string, unknown>)[k])}`).join(',')}}`;
+  return JSON.stringify(x) ?? 'null';
+}
+const sameJson = (a: unknown, b: unknown): boolean => canon(a) === canon(b);
 
 /** Derives and checks the environment set of `envs` over `base` (see the module comment). */
 export function environmentSet(base: Profile, envs: readonly Environment[], o: EnvironmentSetOptions = {}): EnvironmentSet {
@@ -138,7 +144,7 @@ export function environmentSet(base: Profile, envs: readonly Environment[], o: E
   const material = envs.map((e) => ({
     name: e.name, size: e.size, first: e.getProblem(0).id, last: e.getProblem(e.size - 1).id, entry: environments[e.name], mix: mix.find(([n]) => n === e.name)![1],
   })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { profile, environments: envs, summary, digest: hex(sha256(utf8(JSON.stringify(material)))) };
+  return { profile, environments: envs, summary, digest: hex(sha256(utf8(canon(material)))) };
 }
 
 /** How two advertised sets differ, in one line (null when they are the same). */
