@@ -7,8 +7,9 @@
  *                row (0 when u lies inside), every completion position → profile.proof.cdfEpsilon
  *   |Δ hidden|   the final hidden states of the same sequence on the two backends (prefill rows of every position of
  *                prompt + completion), on a subset of sequences       → profile.proof.sketchAmbiguity
- *   |Δ CDF boundary|  the claimed token's interval [lower, upper) recomputed (prefill) on the two backends, same
- *                subset, every completion position                    → profile.proof.cdfEpsilon (the drift ε must cover)
+ *   |Δ CDF boundary|  every boundary of the warped CDF (all V entries, token-id order) of every row of prompt +
+ *                completion, recomputed (prefill) on the two backends, same subset → profile.proof.cdfEpsilon (the
+ *                drift ε must cover: any token's interval, not only the claimed one's)
  * and the forgery surface ε opens: the share of honest completion positions where u lies within cdfEpsilon of a
  * boundary of its token's interval (there a neighbouring token would pass the replay too).
  * each with the profile's chosen value and the margin = chosen / measured (null when nothing was measured above 0).
@@ -105,14 +106,14 @@ export class CalibrationTally {
     this.hiddenRows += rows;
   }
 
-  /** The CDF intervals of the same completion tokens recomputed on two backends. */
-  addBoundaries(pair: string, a: ProofForward, b: ProofForward): void {
+  /** The full warped CDFs (rows × V, token-id order) of the same rows recomputed on two backends: every boundary. */
+  addRowCdfs(pair: string, a: Float32Array, b: Float32Array, rows: number): void {
     this.pairs.add(pair);
-    for (let j = a.promptLength === 0 ? 1 : 0; j < a.tokens.length - a.promptLength; j++) {
-      const d = Math.max(Math.abs(a.cdfLower[j]! - b.cdfLower[j]!), Math.abs(a.cdfUpper[j]! - b.cdfUpper[j]!));
-      if (d > this.boundaryMax) this.boundaryMax = d;
-      this.boundaryPositions++;
+    for (let i = 0; i < a.length; i++) {
+      const d = Math.abs(a[i]! - b[i]!);
+      if (d > this.boundaryMax || Number.isNaN(d)) this.boundaryMax = Number.isNaN(d) ? Infinity : d;
     }
+    this.boundaryPositions += rows;
   }
 }
 
@@ -129,6 +130,6 @@ export function calibrationOf(t: CalibrationTally, profile: Profile): Calibratio
     hidden: value(t.hiddenMax, profile.proof.sketchAmbiguity, t.hiddenRows),
     cdfBoundary: value(t.boundaryMax, profile.proof.cdfEpsilon, t.boundaryPositions),
     epsilonAmbiguous: { positions: t.ambiguous, of: t.positions, share: t.positions ? t.ambiguous / t.positions : 0 },
-    note: 'logprob and u-to-interval: every completion position of the honest groups (producer decode vs verifier prefill); hidden and CDF boundary: a subset of sequences recomputed (prefill) on producer and verifier, hidden over every position (prompt + completion), boundaries over completion positions',
+    note: 'logprob and u-to-interval: every completion position of the honest groups (producer decode vs verifier prefill); hidden and CDF boundary: a subset of sequences recomputed (prefill) on producer and verifier, every position (prompt + completion); boundaries: all V entries of each row’s warped CDF, counted per row',
   };
 }

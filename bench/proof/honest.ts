@@ -14,7 +14,7 @@
  */
 import type { ComputeBackend } from '../../core/compute/backend.ts';
 import type { Qwen3Model } from '../../core/model/forward.ts';
-import { proofForward, type ProofForward } from '../../core/model/proof.ts';
+import { cumsumF32, warp } from '../../core/protocol/sampling.ts';
 import { disposeQwen3Weights } from '../../core/model/weights.ts';
 import { DEVNET, type Profile } from '../../core/profile/index.ts';
 import { proofRecords } from '../../core/validator/prover.ts';
@@ -49,7 +49,7 @@ export interface HonestPlan {
   readonly hiddenGroups: number;
 }
 
-export const FULL_HONEST: HonestPlan = { groups: { ref: 480, wasm: 480, webgpu: 40 }, hiddenGroups: 4 };
+export const FULL_HONEST: HonestPlan = { groups: { ref: 480, wasm: 480, webgpu: 40 }, hiddenGroups: 200 };
 export const QUICK_HONEST: HonestPlan = { groups: { ref: 4, wasm: 24, webgpu: 2 }, hiddenGroups: 1 };
 
 export interface HonestReport {
@@ -125,31 +125,46 @@ export async function runHonest(o: {
 
 /**
  * |Δ hidden| and |Δ CDF boundary| of the first `n` groups of every producer: each sequence's prefill on every
- * backend (final hidden rows; the proof forward's intervals), compared for every pair.
+ * backend (final hidden rows, then every row's full warped CDF in token-id order: all V boundaries of every position
+ * of prompt + completion, i.e. every boundary a claimed token's interval could have), compared for every pair.
  */
 async function crossBackendDrift(models: ReadonlyMap<string, Qwen3Model>, produced: ReadonlyMap<string, { g: BenchGroup }[]>, n: number, profile: Profile, tally: CalibrationTally): Promise<void> {
   const rollouts = [...produced.values()].flatMap((list) => list.slice(0, n).flatMap(({ g }) => g.rollouts));
   const hidden = new Map<string, Float32Array[]>();
-  const proofs = new Map<string, ProofForward[]>();
+  const cdfs = new Map<string, Float32Array[]>();
+  const { temperature, topK, topP } = profile.sampling;
   for (const [name, model] of models) {
     const hs: Float32Array[] = [];
-    const ps: ProofForward[] = [];
+    const cs: Float32Array[] = [];
+    const { C, V } = model.cfg;
     for (const r of rollouts) {
-      const h = model.hiddenForward(r.tokens, 1, r.tokens.length);
+      const L = r.tokens.length;
+      const h = model.hiddenForward(r.tokens, 1, L);
+      let host: Float32Array;
       try {
-        hs.push(await model.be.download(h));
+        host = await model.be.download(h);
       } finally {
         model.be.dispose(h);
       }
-      ps.push(await proofForward(model, r.tokens, { promptLength: r.promptLength, randomness: '00'.repeat(32), profile, eosTokenIds: profile.model.eosTokenIds }));
+      hs.push(host);
+      const rows = model.be.upload(host, [L, C]);
+      let z: Float32Array;
+      try {
+        z = await model.logitsOf(rows, L);
+      } finally {
+        model.be.dispose(rows);
+      }
+      const cdf = new Float32Array(L * V);
+      for (let i = 0; i < L; i++) cdf.set(cumsumF32(warp(z.subarray(i * V, (i + 1) * V), temperature, topK, topP)), i * V);
+      cs.push(cdf);
     }
     hidden.set(name, hs);
-    proofs.set(name, ps);
+    cdfs.set(name, cs);
   }
   for (const [x, hx] of hidden) {
     for (const [y, hy] of hidden) {
       hx.forEach((a, k) => tally.addHidden(`${x}→${y}`, a, hy[k]!, rollouts[k]!.tokens.length));
-      proofs.get(x)!.forEach((a, k) => tally.addBoundaries(`${x}→${y}`, a, proofs.get(y)![k]!));
+      cdfs.get(x)!.forEach((a, k) => tally.addRowCdfs(`${x}→${y}`, a, cdfs.get(y)![k]!, rollouts[k]!.tokens.length));
     }
   }
 }
