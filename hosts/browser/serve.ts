@@ -1,22 +1,25 @@
 /**
  * The browser host's routes on the validator's own HTTP app (plugins/transport-http `mount`): the dashboard page, the
  * miner page, their bundled assets (hosts/browser/build.mjs → dist/browser, every byte local: no CDN), the dashboard
- * state, the files of the checkpoint miners must load, and a devnet-only registration route. Node-side wiring only
- * (it reads files); the pages themselves run the same core and plugins as the Node miner.
+ * state and the files of the checkpoint miners must load. Node-side wiring only (it reads files); the pages themselves
+ * run the same core and plugins as the Node miner. The miner page also needs the node routes of
+ * hosts/node/nodes/node-routes.ts (`GET /node` for the validator hotkey the manifest is signed by, `POST /node/register`):
+ * mount both.
  *
  *   GET  /                      dashboard.html
  *   GET  /miner                 miner.html
  *   GET  /assets/:file          dist/browser/<file> (js, css, wasm, html)
  *   GET  /dashboard.json        DashboardSnapshot (core/validator/dashboard.ts); the page polls it
  *   GET  /miner/config.json     {profile, env}: the profile the validator runs (profile-json.ts: BigInts tagged)
- *   GET  /checkpoint/files/:f   a file of the current checkpoint (config, weights, tokenizer); the miner checks the
- *                               weights' sha256 against the signed manifest's revision before using them
- *   POST /devnet/register       {hotkey, coldkey, signature}: registers `hotkey` on the local chain; `signature` is
- *                               the hotkey's sr25519 signature of `registerMessage(hotkey, coldkey)` (devnet only)
+ *   GET  /checkpoint/files/:f   a file of the current checkpoint (config, weights, tokenizer); the miner checks it
+ *                               with core/miner/checkpoint-check.ts (signed manifest, weights hash) before using it
  *
  * @example
  *   const feed = dashboardFeed();
- *   await startValidator({ …, onEvent: (e) => feed.observe(e), routes: (app, host) => browserRoutes({ feed, host })(app) });
+ *   await startValidator({ …, onEvent: (e) => feed.observe(e), routes: (app, host) => {
+ *     nodeRoutes(app, host);
+ *     browserRoutes({ feed, host })(app);
+ *   } });
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -24,19 +27,17 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Hono } from 'hono';
 import type { Profile } from '../../core/profile/index.ts';
-import { verifySignature } from '../../core/protocol/sr25519.ts';
 import { CONFIG_FILE, GENERATION_CONFIG_FILE, TOKENIZER_FILES, WEIGHTS_FILE, WEIGHTS_INDEX_FILE } from '../../core/model/checkpoint.ts';
 import type { DashboardFeed } from '../../core/validator/dashboard.ts';
 import type { ValidatorNode } from '../../core/validator/validator-node.ts';
 import type { Verdict } from '../../core/protocol/wire.ts';
 import type { HttpServerEnv } from '../../plugins/transport-http/index.ts';
 import { profileToJson } from './profile-json.ts';
-import { registerMessage } from './register.ts';
 
 /** The parts of a running validator the routes read: the node (phase, checkpoint, verdicts), the chain, the profile. */
 export interface BrowserRoutesHost {
   readonly node: ValidatorNode;
-  readonly chain: { registry(): Promise<{ readonly neurons: readonly { readonly hotkey: string }[] }>; register?(hotkey: string, coldkey: string): Promise<number> };
+  readonly chain: { registry(): Promise<{ readonly neurons: readonly { readonly hotkey: string }[] }> };
   readonly profile: Profile;
 }
 
@@ -48,8 +49,6 @@ export interface BrowserRoutesOptions {
   readonly env?: string;
   /** Where the bundle lives (default: dist/browser at the repository root). */
   readonly assetsDir?: string;
-  /** Serve POST /devnet/register when the chain can register (default true). */
-  readonly devnetRegistration?: boolean;
 }
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
@@ -89,7 +88,6 @@ async function fileOr404(path: string, type: string): Promise<Response> {
 export function browserRoutes(o: BrowserRoutesOptions): (app: Hono<HttpServerEnv>) => void {
   const assets = o.assetsDir ?? defaultAssetsDir();
   const env = o.env ?? 'arith';
-  const registration = o.devnetRegistration ?? true;
   const asset = (name: string): Promise<Response> => fileOr404(join(assets, name), CONTENT_TYPES[name.split('.').pop() ?? ''] ?? 'application/octet-stream');
 
   return function mountBrowserRoutes(app) {
@@ -121,28 +119,5 @@ export function browserRoutes(o: BrowserRoutesOptions): (app: Hono<HttpServerEnv
       if (!CHECKPOINT_FILES.has(f)) return c.json({ detail: 'not_found' }, 404);
       return fileOr404(join(o.host().node.checkpoint.dir, f), 'application/octet-stream');
     });
-
-    if (registration) {
-      app.post('/devnet/register', async (c) => {
-        const chain = o.host().chain;
-        if (!chain.register) return c.json({ detail: 'not_devnet', message: 'this validator\'s chain registers through its own extrinsics' }, 404);
-        let body: { hotkey?: unknown; coldkey?: unknown; signature?: unknown };
-        try {
-          body = await c.req.json();
-        } catch {
-          return c.json({ detail: 'bad_request', message: 'expected a JSON body {hotkey, coldkey, signature}' }, 400);
-        }
-        const { hotkey, coldkey, signature } = body;
-        if (typeof hotkey !== 'string' || typeof coldkey !== 'string' || typeof signature !== 'string') {
-          return c.json({ detail: 'bad_request', message: 'hotkey, coldkey and signature must be strings' }, 400);
-        }
-        let ok = false;
-        try {
-          ok = verifySignature(registerMessage(hotkey, coldkey), signature, hotkey);
-        } catch {}
-        if (!ok) return c.json({ detail: 'bad_signature', message: 'signature is not the hotkey\'s sr25519 signature of the registration message' }, 403);
-        return c.json({ uid: await chain.register(hotkey, coldkey) });
-      });
-    }
   };
 }

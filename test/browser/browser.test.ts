@@ -2,8 +2,8 @@
  * The browser host in real headless Chromium (issue 14): a devnet validator in process with short windows serves the
  * dashboard (`/`) and the browser miner (`/miner`) from hosts/browser/serve.ts; Chromium (Debian's /usr/bin/chromium
  * through playwright-core, never a downloaded browser) opens both. The dashboard shows its empty state, then a sealed
- * window, then a second one without a reload; the miner page registers its IndexedDB hotkey, loads the checkpoint over
- * HTTP (revision checked), generates on WebGPU (SwiftShader) or the WASM fallback and gets a group accepted into the
+ * window, then a second one without a reload; the miner page registers its IndexedDB hotkey (`/node/register`), loads
+ * the checkpoint over HTTP (checked by core/miner/checkpoint-check.ts: signed manifest, weights hash), generates on WebGPU (SwiftShader) or the WASM fallback and gets a group accepted into the
  * pool. Screenshots of both pages and what ran go to test-output/browser/.
  *
  * Chromium is required in CI (CI=true and no /usr/bin/chromium fails loudly); elsewhere its absence skips with the
@@ -20,6 +20,7 @@ import { dashboardFeed, type DashboardFeed } from '../../core/validator/dashboar
 import { fastDevnetProfile } from '../../hosts/node/devnet/devnet.ts';
 import { startValidator, type ValidatorHost } from '../../hosts/node/devnet/validator-host.ts';
 import { browserRoutes } from '../../hosts/browser/serve.ts';
+import { nodeRoutes } from '../../hosts/node/nodes/node-routes.ts';
 import { envArith } from '../../plugins/env-arith/index.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -53,7 +54,10 @@ describe.skipIf(!have)(`browser host in headless Chromium${have ? '' : ` (skippe
     v = await startValidator({
       profile: fastDevnetProfile(8), env: envArith(), dataDir, modelDir: MODEL, port: 0,
       onEvent: (e) => feed.observe(e),
-      routes: (app, host) => browserRoutes({ feed, host })(app),
+      routes: (app, host) => {
+        nodeRoutes(app, host); // GET /node (the manifest's signer), POST /node/register
+        browserRoutes({ feed, host })(app);
+      },
     });
     ctx = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: false, args: ARGS, viewport: { width: 1440, height: 900 } });
   }, 60_000);

@@ -1,7 +1,8 @@
 /**
  * The browser host without a browser: the dashboard state (core/validator/dashboard.ts) from window reports, held-out
  * evals and verdicts, and the routes of hosts/browser/serve.ts in process (`app.request`): checkpoint files only by
- * their known names, the devnet registration refused without the hotkey's signature, the tagged profile JSON.
+ * their known names, the tagged profile JSON; and the page's registration (hosts/browser/register.ts) as the node
+ * routes (hosts/node/nodes/node-routes.ts) accept it.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,9 @@ import type { Verdict } from '../../core/protocol/wire.ts';
 import { dashboardFeed } from '../../core/validator/dashboard.ts';
 import type { HeldOutEval, WindowReport } from '../../core/validator/report.ts';
 import { fromTaggedJson, profileToJson } from '../../hosts/browser/profile-json.ts';
-import { registerMessage } from '../../hosts/browser/register.ts';
+import { registerPage, validatorInfo } from '../../hosts/browser/register.ts';
+import { nodeRoutes } from '../../hosts/node/nodes/node-routes.ts';
+import type { ValidatorHost } from '../../hosts/node/devnet/validator-host.ts';
 import { browserRoutes, type BrowserRoutesHost } from '../../hosts/browser/serve.ts';
 
 const A = signerFromSeed(new Uint8Array(32).fill(1));
@@ -77,19 +80,18 @@ describe('browser routes', () => {
     await writeFile(join(ckpt, 'config.json'), '{"x":1}');
     await writeFile(join(ckpt, 'secret.bin'), 'no');
     await writeFile(join(assets, 'dashboard.html'), '<!doctype html><title>d</title>');
-    const registered: [string, string][] = [];
     const host: BrowserRoutesHost = {
       node: { checkpoint: { dir: ckpt }, validator: { window: { phase: 'ready', windowN: 0 }, verdicts: () => [] } } as unknown as BrowserRoutesHost['node'],
-      chain: { registry: async () => ({ neurons: registered.map(([hotkey]) => ({ hotkey })) }), register: async (h, c) => registered.push([h, c]) - 1 },
+      chain: { registry: async () => ({ neurons: [] }) },
       profile: DEVNET,
     };
     const a = new Hono();
     browserRoutes({ feed: dashboardFeed(), host: () => host, assetsDir: assets })(a as never);
-    return { a, registered };
+    return a;
   }
 
   it('serves the pages, the dashboard state and only the checkpoint files a miner needs', async () => {
-    const { a } = await app();
+    const a = await app();
     expect(await (await a.request('/')).text()).toContain('<!doctype html>');
     expect((await a.request('/')).headers.get('content-type')).toContain('text/html');
     expect((await a.request('/assets/missing.js')).status).toBe(404);
@@ -100,18 +102,25 @@ describe('browser routes', () => {
     expect(d).toMatchObject({ windows: [], live: { phase: 'ready', window: 0 } });
   });
 
-  it('registers a hotkey only with its own signature of the registration message', async () => {
-    const { a, registered } = await app();
-    const post = (body: unknown) => a.request('/devnet/register', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-    expect((await post({ hotkey: A.ss58, coldkey: B.ss58, signature: B.sign(registerMessage(A.ss58, B.ss58)) })).status).toBe(403);
-    expect((await post({ hotkey: A.ss58 })).status).toBe(400);
-    const ok = await post({ hotkey: A.ss58, coldkey: B.ss58, signature: A.sign(registerMessage(A.ss58, B.ss58)) });
-    expect(await ok.json()).toEqual({ uid: 0 });
+  it('registers the page\'s hotkey through the node routes, which refuse a signature by another key', async () => {
+    const registered: [string, string][] = [];
+    const host = {
+      hotkey: B.ss58, uid: 0, profile: DEVNET, environments: { summary: [], digest: '' },
+      node: { checkpoint: { checkpointN: 0, dir: '/x', revision: 'r' } },
+      chain: { register: async (h: string, c: string) => registered.push([h, c]) },
+    } as unknown as ValidatorHost;
+    const a = new Hono();
+    nodeRoutes(a, () => host);
+    const fetchIn = ((url: string, init?: RequestInit) => a.request(url, init)) as unknown as typeof fetch;
+    expect((await validatorInfo('', fetchIn)).hotkey).toBe(B.ss58);
+    expect(await registerPage(A, B.ss58, '', fetchIn)).toBe(1);
     expect(registered).toEqual([[A.ss58, B.ss58]]);
+    const forged = { ...A, sign: B.sign };
+    await expect(registerPage(forged, B.ss58, '', fetchIn)).rejects.toThrow(/registration refused/);
   });
 
   it('sends the profile with its BigInts tagged, and the page gets the same profile back', async () => {
-    const { a } = await app();
+    const a = await app();
     const text = await (await a.request('/miner/config.json')).text();
     const back = fromTaggedJson<{ env: string; profile: typeof DEVNET }>(text);
     expect(back.env).toBe('arith');

@@ -1,9 +1,9 @@
 /**
  * The checkpoint a browser miner generates with, fetched over HTTP from the validator (`GET /checkpoint` for the
- * signed manifest, `GET /checkpoint/files/:file` for the files, hosts/browser/serve.ts) and checked the way the
- * validator computes revisions (core/validator/publish.ts `checkpointRevision`): the first 40 hex of sha256 over the
- * weights file must equal the manifest's revision, else nothing is loaded (a checkpoint published between the two
- * requests is simply fetched again).
+ * signed manifest, `GET /checkpoint/files/:file` for the files, hosts/browser/serve.ts) and checked exactly as the Node
+ * miner checks one (core/miner/checkpoint-check.ts): the manifest signed by the validator hotkey, for the checkpoint
+ * `/state` announced, and the downloaded weights hashing to its revision. Nothing is loaded otherwise (a checkpoint
+ * published between the two requests is simply fetched again).
  */
 import type { ComputeBackend } from '../../../core/compute/backend.ts';
 import type { CheckpointManifest } from '../../../core/interfaces/transport.ts';
@@ -12,7 +12,7 @@ import { parseQwen3Config } from '../../../core/model/config.ts';
 import { Qwen3Model } from '../../../core/model/forward.ts';
 import { tensorToF32 } from '../../../core/model/safetensors.ts';
 import { uploadQwen3Weights, type HostTensor } from '../../../core/model/weights.ts';
-import { checkpointRevision } from '../../../core/validator/publish.ts';
+import { checkCheckpoint } from '../../../core/miner/checkpoint-check.ts';
 
 /** A read-only `CheckpointFs` over `GET <base>/<name>`; every file is fetched once. */
 export function httpCheckpointFs(fetchFn: typeof fetch = fetch): CheckpointFs {
@@ -40,8 +40,12 @@ export function httpCheckpointFs(fetchFn: typeof fetch = fetch): CheckpointFs {
   };
 }
 
-export class RevisionMismatch extends Error {
-  override readonly name = 'RevisionMismatch';
+/** A refused checkpoint (`reason` from `checkCheckpoint`). */
+export class CheckpointRefused extends Error {
+  override readonly name = 'CheckpointRefused';
+  constructor(readonly reason: string, message: string) {
+    super(message);
+  }
 }
 
 /** The current manifest (null: the validator has none yet). */
@@ -50,12 +54,17 @@ export async function fetchManifest(base = ''): Promise<CheckpointManifest | nul
   return r.ok ? ((await r.json()) as CheckpointManifest) : null;
 }
 
-/** Downloads the current checkpoint, checks its revision is `revision`, and uploads it to `backend`. */
-export async function loadVerifiedModel(backend: ComputeBackend, revision: string, base = ''): Promise<Qwen3Model> {
+/**
+ * Downloads the checkpoint `manifest` announces, checks it (signed by `validatorHotkey`, number `expectedN` when
+ * given, weights hashing to the revision) and uploads it to `backend`; throws `CheckpointRefused` otherwise.
+ */
+export async function loadVerifiedModel(
+  backend: ComputeBackend, manifest: CheckpointManifest | null, validatorHotkey: string, expectedN?: number, base = '',
+): Promise<Qwen3Model> {
   const fs = httpCheckpointFs();
   const dir = `${base}/checkpoint/files`;
-  const got = await checkpointRevision(fs, dir);
-  if (got !== revision) throw new RevisionMismatch(`downloaded weights hash to ${got.slice(0, 12)}…, the manifest says ${revision.slice(0, 12)}…`);
+  const c = await checkCheckpoint({ manifest, validatorHotkey, fs, dir, ...(expectedN !== undefined ? { expectedN } : {}) });
+  if (!c.ok) throw new CheckpointRefused(c.reason, c.message);
   // As the Node hosts load a checkpoint (core/model/load.ts): f16 widened to f32, f32 and bf16 bits kept.
   const ckpt = await loadCheckpoint(fs, dir);
   const cfg = parseQwen3Config(ckpt.config);

@@ -5,8 +5,8 @@
  * WebGPU or the WASM fallback (backend.ts) — and shows what it is doing.
  *
  * Selector: selector-frontier (as the devnet's first Node miner), or selector-uniform with `?selector=uniform`.
- * The page registers its hotkey on the devnet's local chain (`POST /devnet/register`, signed by the hotkey), then
- * mines every window. `window.__miner` exposes the live status to tests (backend, submitted, accepted, verdicts).
+ * The page registers its hotkey on the validator's local chain (`POST /node/register`, signed by the hotkey; the node
+ * routes of hosts/node/nodes/node-routes.ts), then mines every window. `window.__miner` exposes the live status to tests (backend, submitted, accepted, verdicts).
  */
 import { createMiner, MinerStopError, modelGenerator, type MinerEvent } from '../../../core/miner/index.ts';
 import { disposeQwen3Weights } from '../../../core/model/weights.ts';
@@ -19,9 +19,9 @@ import { selectorFrontier } from '../../../plugins/selector-frontier/index.ts';
 import { selectorUniform } from '../../../plugins/selector-uniform/index.ts';
 import { httpClient } from '../../../plugins/transport-http/http-client.ts';
 import { fromTaggedJson } from '../profile-json.ts';
-import { registerMessage } from '../register.ts';
+import { registerPage, validatorInfo } from '../register.ts';
 import { pickBackend } from './backend.ts';
-import { fetchManifest, loadVerifiedModel, RevisionMismatch } from './checkpoint.ts';
+import { CheckpointRefused, fetchManifest, loadVerifiedModel } from './checkpoint.ts';
 import { pageKeys } from './key.ts';
 
 /** What the page shows (and tests read through `window.__miner`). */
@@ -84,22 +84,17 @@ function log(line: string): void {
 
 const sleep = (s: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, s * 1000)));
 
-/** The verified current checkpoint (retried while a publish races the download). */
-async function loadCurrent(be: Parameters<typeof loadVerifiedModel>[0]): Promise<{ model: Qwen3Model; n: number; revision: string }> {
+/** The current checkpoint, checked (retried while a publish races the download). */
+async function loadCurrent(be: Parameters<typeof loadVerifiedModel>[0], validatorHotkey: string, expectedN?: number): Promise<{ model: Qwen3Model; n: number; revision: string }> {
   for (let attempt = 0; ; attempt++) {
     const m = await fetchManifest();
-    if (!m) {
-      status.phase = 'waiting for the validator\'s checkpoint';
-      render();
-      await sleep(1);
-      continue;
-    }
     try {
-      const model = await loadVerifiedModel(be, m.revision);
-      return { model, n: m.checkpoint_n, revision: m.revision };
+      const model = await loadVerifiedModel(be, m, validatorHotkey, expectedN);
+      return { model, n: m!.checkpoint_n, revision: m!.revision };
     } catch (e) {
-      if (!(e instanceof RevisionMismatch) || attempt >= 5) throw e;
-      log(`checkpoint changed while downloading (${e.message}); fetching again`);
+      if (!(e instanceof CheckpointRefused) || attempt >= 10) throw e;
+      log(`checkpoint refused (${e.reason}: ${e.message}); fetching again`);
+      await sleep(0.5);
     }
   }
 }
@@ -114,12 +109,9 @@ async function main(): Promise<void> {
 
   const { hotkey, coldkey } = await pageKeys();
   status.hotkey = hotkey.ss58;
-  const reg = await fetch('/devnet/register', {
-    method: 'POST', headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ hotkey: hotkey.ss58, coldkey: coldkey.ss58, signature: hotkey.sign(registerMessage(hotkey.ss58, coldkey.ss58)) }),
-  });
-  if (reg.ok) status.uid = ((await reg.json()) as { uid: number }).uid;
-  else log(`registration refused (${reg.status}): mining as an unregistered hotkey`);
+  const validator = await validatorInfo();
+  status.uid = await registerPage(hotkey, coldkey.ss58);
+  log(`registered ${hotkey.ss58} as uid ${status.uid} (validator ${validator.hotkey})`);
 
   const picked = await pickBackend({ allowWebGPU: params.get('backend') !== 'wasm', wasmUrl: '/assets/kernels.wasm' });
   status.backend = picked.kind;
@@ -129,10 +121,10 @@ async function main(): Promise<void> {
 
   status.phase = 'loading checkpoint';
   render();
-  let current = await loadCurrent(be);
+  let current = await loadCurrent(be, validator.hotkey);
   status.checkpointN = current.n;
   status.revision = current.revision;
-  log(`checkpoint ${current.n} loaded, revision ${current.revision.slice(0, 12)}… verified`);
+  log(`checkpoint ${current.n} loaded (${current.revision.slice(0, 12)}…: signed manifest, weights hash verified)`);
 
   // selector-frontier as the devnet's first Node miner runs it (hosts/node/devnet/miner-host.ts); ?selector=uniform
   const selector: Selector = params.get('selector') === 'uniform'
@@ -147,12 +139,12 @@ async function main(): Promise<void> {
     if (e.kind === 'checkpoint') {
       status.phase = 'loading checkpoint';
       render();
-      const next = await loadCurrent(be);
+      const next = await loadCurrent(be, validator.hotkey, e.checkpointN);
       disposeQwen3Weights(be, current.model.weights);
       current = next;
       status.checkpointN = next.n;
       status.revision = next.revision;
-      log(`reloaded checkpoint ${next.n} (${next.revision.slice(0, 12)}… verified)`);
+      log(`reloaded checkpoint ${next.n} (${next.revision.slice(0, 12)}…: signed manifest, weights hash verified)`);
     } else if (e.kind === 'window') {
       status.window = e.window;
       status.phase = `mining window ${e.window} (${e.picks.length} picks)`;
