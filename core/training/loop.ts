@@ -6,7 +6,7 @@
  *     randomness  = sha256("reliquary/train-loop|" ‖ seed ‖ "|" ‖ s), hex   (a fresh forced-seed stream per step)
  *     pick        prompts from the training split (uniform, or the frontier heuristic below), `groups` at a time
  *     generate    M rollouts each with the forced-seed sampler of the current policy (core/model/generate.ts)
- *     grade       env.computeReward of each completion (the final EOS stripped)
+ *     grade       env.computeReward of each completion (the market's grading text: the final EOS text kept)
  *     zone        keep a group when its population σ passes the σ floor of the profile (core/market/zone.ts);
  *                 keep drawing until `groups` groups are in zone or `maxCandidates` prompts have been tried
  *     step        trainStep on the kept groups, π_old = the sampler's own log-probs (the generating policy)
@@ -132,11 +132,14 @@ function seededRandom(seed: string): () => number {
   };
 }
 
-/** The completion text a grader sees: completion tokens without the final EOS. */
+/**
+ * The completion text a grader sees: the same text the market grades (`gradingText` of core/miner/submission.ts,
+ * training.md §2: `decode(completion, skip_special_tokens=False)`, the final EOS text kept), so a reward in the
+ * offline loop is the reward the miner claims and the validator recomputes; environments strip one trailing EOS text
+ * themselves (env-arith's `arithAnswerText`).
+ */
 export function completionText(r: Rollout, tok: Tokenizer): string {
-  const c = Array.from(r.tokens.subarray(r.promptLength));
-  if (!r.truncated && c.length > 0) c.pop();
-  return tok.decode(c);
+  return tok.decode(Array.from(r.tokens.subarray(r.promptLength)));
 }
 
 /** A prompt picker: uniform over the pool, or by level with weight √(p̂(1−p̂)) + 0.05 (see the header). */

@@ -52,7 +52,7 @@ export async function devnetCommand(opts: DevnetCommandOptions, root: string): P
       dataDir: resolve(process.cwd(), opts.data ?? DEVNET_DATA_DEFAULT),
       modelDir,
       fresh: opts.fresh ?? false,
-      progressEverySeconds: opts.quiet ? 0 : 5,
+      progressEverySeconds: opts.quiet ? 0 : 2,
       ...(groups !== undefined && { groupsPerWindow: groups }),
       log: (line) => {
         const m = /^(miner-\d+) (\S+) \(operator/.exec(line);

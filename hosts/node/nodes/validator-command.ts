@@ -106,7 +106,7 @@ export async function validatorCommand(opts: ValidatorCommandOptions, root: stri
     const started = Date.now();
     host = await startValidator({
       profile: base, envs: parts.environments.environments, store: parts.store, chain: parts.chain, beacon: parts.beacon,
-      dataDir, modelDir: resolve(opts.model ?? resolve(root, 'models/tiny-arith')), port, log, progressEverySeconds: opts.quiet ? 0 : 5,
+      dataDir, modelDir: resolve(opts.model ?? resolve(root, 'models/tiny-arith')), port, log, progressEverySeconds: opts.quiet ? 0 : 2,
       routes: nodeRoutes,
     });
     const h = host;
