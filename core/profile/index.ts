@@ -599,6 +599,39 @@ export const DEVNET: Profile = deepFreeze({
   http: { ...V4.http, port: 8899 },
 } satisfies Profile);
 
+/**
+ * `reliquary-devnet-code-v1`: the devnet profile for the code environment (issue 15). The model is a tiny
+ * random-init Qwen3 over the real Qwen3 vocabulary and BPE tokenizer (151,936 rows, EOS `<|endoftext|>` 151643),
+ * made on the fly by hosts/node/code-devnet; 256 positions hold the longest env-code prompt (65 tokens) and the
+ * 48-token cap. `opencodeinstruct` keeps upstream's fraction rewards and 20 s worker limit; the truncation budget is
+ * the whole group (16), because a random model over 151,936 ids almost never samples EOS within 48 tokens and a
+ * group over budget would be refused by the miner before any grading. Not in `profileIds()` (passed explicitly).
+ */
+export const DEVNET_CODE: Profile = deepFreeze({
+  ...DEVNET,
+  id: 'reliquary-devnet-code-v1',
+  model: {
+    id: 'reliquary/tiny-qwen3-code-random',
+    revision: '',
+    layerIndex: -1,
+    eosTokenIds: [151643],
+    vocabSize: 151936,
+    maxContext: 256,
+  },
+  environments: {
+    opencodeinstruct: {
+      maxNewTokens: 48,
+      answerFormat: null,
+      bft: null,
+      maxTruncatedPerGroup: 16,
+      workerTimeoutSeconds: 20,
+      batchGroups: 4,
+      rewardKind: 'fraction',
+    },
+  },
+  environmentMix: [['opencodeinstruct', 4]],
+} satisfies Profile);
+
 const PROFILES: Readonly<Record<string, Profile>> = Object.freeze({ [V4.id]: V4, [PRODUCTION_V2.id]: PRODUCTION_V2, [DEVNET.id]: DEVNET });
 
 /** Every known profile id. */
