@@ -13,6 +13,7 @@ import { createMiner, MinerStopError, modelGenerator, type Miner, type WindowSta
 import type { Profile } from '../../../core/profile/index.ts';
 import type { Signer } from '../../../core/protocol/sr25519.ts';
 import { DEVNET_CHAR_TOKENIZER } from '../../../core/tokenizer/char.ts';
+import type { Tokenizer } from '../../../core/tokenizer/types.ts';
 import { createNodeWasmBackend } from '../../../kernels/wasm/node.ts';
 import type { WindowArchive } from '../../../core/market/archive.ts';
 import type { Environment, Problem } from '../../../core/interfaces/environment.ts';
@@ -49,6 +50,8 @@ export interface MinerHostOptions {
   /** The public window archives, fed to the selector before each pick (`MinerDeps.archives`). */
   readonly archives?: () => Promise<readonly WindowArchive[]>;
   readonly log?: (line: string) => void;
+  /** The tokenizer of the model (default the devnet char tokenizer; the code devnet passes the Qwen3 one). */
+  readonly tokenizer?: Tokenizer;
 }
 
 export interface MinerHost {
@@ -103,7 +106,7 @@ export async function startMiner(o: MinerHostOptions): Promise<MinerHost> {
     selector,
     environments: envs,
     ...(o.archives && { archives: o.archives }),
-    tokenizer: DEVNET_CHAR_TOKENIZER,
+    tokenizer: o.tokenizer ?? DEVNET_CHAR_TOKENIZER,
     generate: modelGenerator(() => model, o.profile),
     clock: () => Date.now() / 1000,
     sleep,

@@ -19,6 +19,8 @@ import type { MarketValidator } from '../../../core/market/validator-service.ts'
 import type { Profile } from '../../../core/profile/index.ts';
 import { signerFromSeed, type Signer } from '../../../core/protocol/sr25519.ts';
 import { DEVNET_CHAR_TOKENIZER } from '../../../core/tokenizer/char.ts';
+import type { Tokenizer } from '../../../core/tokenizer/types.ts';
+import type { RevealParser } from '../../../core/protocol/reveal-body.ts';
 import { spreadIndices, TRAIN_LOOP_DEFAULTS } from '../../../core/training/loop.ts';
 import type { HeldOutEval, WindowReport } from '../../../core/validator/report.ts';
 import { startValidatorNode } from '../../../core/validator/recovery.ts';
@@ -70,6 +72,10 @@ export interface ValidatorHostOptions {
   readonly crashAt?: (point: CrashPoint, window: number) => boolean | Promise<boolean>;
   /** Every node event (proofs, window reports), besides the log lines. */
   readonly onEvent?: (e: ValidatorEvent) => void;
+  /** The tokenizer of the model (default the devnet char tokenizer; the code devnet passes the Qwen3 one). */
+  readonly tokenizer?: Tokenizer;
+  /** Wraps the reveal parser (e.g. env-code's `pregradeReveals`, which grades before the synchronous worker asks). */
+  readonly wrapParseReveal?: (parse: RevealParser) => RevealParser;
 }
 
 /** The fixed held-out eval: problems spread over env-arith's held-out split, rollout 0 under one forced-seed stream. */
@@ -122,7 +128,8 @@ export async function persistedSeed(store: ObjectStore, key: string, bytes: numb
 export async function startValidator(o: ValidatorHostOptions): Promise<ValidatorHost> {
   const log = o.log ?? (() => {});
   const envList = o.envs ?? (o.env ? [o.env] : []);
-  const envSet = environmentSet(o.profile, envList, { tokenizer: DEVNET_CHAR_TOKENIZER });
+  const tokenizer = o.tokenizer ?? DEVNET_CHAR_TOKENIZER;
+  const envSet = environmentSet(o.profile, envList, { tokenizer });
   const p = envSet.profile;
   const dataDir = resolve(o.dataDir);
   const store = o.store ?? storeFs({ dir: join(dataDir, 'store'), fsync: false });
@@ -138,8 +145,8 @@ export async function startValidator(o: ValidatorHostOptions): Promise<Validator
   let node: ValidatorNode;
   try {
     node = await startValidatorNode({
-      profile: p, store, chain, beacon, backend: be, signer, uid, envs: Object.fromEntries(envList.map((e) => [e.name, e])), tokenizer: DEVNET_CHAR_TOKENIZER, clock: wall, sleep,
-      market: { parseReveal: pool.parse },
+      profile: p, store, chain, beacon, backend: be, signer, uid, envs: Object.fromEntries(envList.map((e) => [e.name, e])), tokenizer, clock: wall, sleep,
+      market: { parseReveal: o.wrapParseReveal ? o.wrapParseReveal(pool.parse) : pool.parse },
       checkpoints: { fs: nodeCheckpointFs(), baseDir: resolve(o.modelDir), dirOf: (n) => join(dataDir, 'checkpoints', `ckpt-${n}`) },
       ...(heldOutEnv?.heldOut && {
         heldOut: { env: heldOutEnv.heldOut, indices: spreadIndices(heldOutEnv.heldOut.size, HELD_OUT_EVAL.problems), randomness: HELD_OUT_EVAL.randomness, maxNewTokens: p.environments[heldOutEnv.name]!.maxNewTokens },
