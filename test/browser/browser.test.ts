@@ -79,6 +79,7 @@ describe.skipIf(!have)(`browser host in headless Chromium${have ? '' : ` (skippe
     await dash.goto(`${v.url}/`);
     await expect.poll(() => dash.textContent('#timeline')).toContain('No window has sealed yet');
     await dash.evaluate(() => ((window as unknown as { __sameLoad: number }).__sameLoad = 1));
+    await dash.screenshot({ path: join(OUT, 'dashboard-empty.png'), fullPage: true });
 
     // The WASM fallback path (?backend=wasm): key, registration, checkpoint download + revision check, model upload.
     // Closed before any window opens, so only the page below mines.
