@@ -24,6 +24,13 @@ export class LineChart {
 
   /** Shows `xs` against each series (null = no value); an empty `xs` clears the chart. */
   update(series: readonly SeriesSpec[], xs: readonly number[], ys: readonly (readonly (number | null)[])[]): void {
+    // No point yet: no chart (the panel's table carries the empty-state sentence).
+    this.target.hidden = xs.length === 0;
+    if (xs.length === 0) {
+      this.plot?.destroy();
+      this.plot = null;
+      return;
+    }
     const data = [xs, ...ys] as unknown as uPlot.AlignedData;
     const key = series.map((s) => s.label).join('|');
     const width = Math.max(300, this.target.clientWidth || 500);
