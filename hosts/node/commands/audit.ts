@@ -10,7 +10,7 @@
  * One line per check (`window N  check  ok|FAIL  detail`), then a summary with the audit time per window. Exit 0 only
  * when every check holds, 1 when one fails, 2 on a usage error (one line).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { auditValidator, type AuditLine } from '../../../core/audit/audit.ts';
 import type { Chain } from '../../../core/interfaces/chain.ts';
@@ -18,6 +18,8 @@ import type { ObjectStore } from '../../../core/interfaces/store.ts';
 import { loadCheckpoint } from '../../../core/model/checkpoint.ts';
 import { DEVNET, type Profile } from '../../../core/profile/index.ts';
 import { DEVNET_CHAR_TOKENIZER } from '../../../core/tokenizer/char.ts';
+import { signerFromSeed } from '../../../core/protocol/sr25519.ts';
+import { follow, formatFollowerReport } from '../../../core/validator/follower.ts';
 import { checkpointRevision } from '../../../core/validator/publish.ts';
 import { createNodeWasmBackend } from '../../../kernels/wasm/node.ts';
 import { chainLocal } from '../../../plugins/chain-local/index.ts';
@@ -36,6 +38,9 @@ export interface AuditCommandOptions {
   /** The base model the checkpoints descend from. */
   model: string;
   json?: boolean | undefined;
+  /** Run as a follower validator (core/validator/follower.ts): a file with the follower's 32-byte key seed; its
+   * signed verdicts are published into the same store and the cross-validator report is printed. */
+  followerSeed?: string | undefined;
   out?: (line: string) => void;
   err?: (line: string) => void;
   /** Default DEVNET. */
@@ -113,11 +118,24 @@ export async function auditCommand(o: AuditCommandOptions): Promise<number> {
     const env = envArith();
     const t0 = performance.now();
     try {
-      const r = await auditValidator({
+      const input = {
         store, chain, validator, profile, backend: be, base: await loadCheckpoint(fs, model), baseRevision: await checkpointRevision(fs, model),
         tokenizer: DEVNET_CHAR_TOKENIZER, envs: { [env.name]: env }, checkpointFs: fs, from, to,
-        onLine: o.json ? undefined : (l) => (l.ok ? out : err)(fmt(l)),
-      });
+        onLine: o.json ? undefined : (l: AuditLine) => (l.ok ? out : err)(fmt(l)),
+      };
+      if (o.followerSeed !== undefined) {
+        let seed: Uint8Array;
+        try {
+          seed = readFileSync(o.followerSeed);
+        } catch {
+          throw new UsageError(`--follower-seed ${o.followerSeed}: cannot read the file`);
+        }
+        if (seed.length !== 32) throw new UsageError(`--follower-seed ${o.followerSeed}: expected a 32-byte seed, got ${seed.length} bytes`);
+        const f = await follow({ ...input, signer: signerFromSeed(seed), publishTo: store });
+        out(o.json ? JSON.stringify({ ...f, lines: undefined }) : formatFollowerReport(f));
+        return f.auditOk && f.agreement === 1 ? 0 : 1;
+      }
+      const r = await auditValidator(input);
       const secs = (performance.now() - t0) / 1000;
       const failed = r.lines.filter((l) => !l.ok);
       const perWindow = r.windows.length ? secs / r.windows.length : 0;
