@@ -17,23 +17,13 @@
 import { f32ToBf16 } from '../compute/bf16.ts';
 import type { Qwen3Config } from './config.ts';
 import { qwen3WeightShapes, type HostTensor } from './weights.ts';
+import { mulberry32 } from './rng.ts';
 
 export interface RandomWeightOptions {
   /** Store the matmul and embedding weights as bf16 (norms stay f32). Default false. */
   readonly bf16?: boolean;
 }
 
-/** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Random weights for every tensor `cfg` needs, deterministic in `seed`. */
 export function randomQwen3Weights(cfg: Qwen3Config, seed: number, options: RandomWeightOptions = {}): Map<string, HostTensor> {

@@ -32,6 +32,8 @@ import { qwen3ConfigJson, type Qwen3Config } from './config.ts';
 import { Qwen3Model } from './forward.ts';
 import { generateRollouts } from './generate.ts';
 import { disposeQwen3Weights, qwen3WeightShapes, uploadQwen3Weights, type HostTensor, type Qwen3Layer } from './weights.ts';
+import { mulberry32 } from './rng.ts';
+export { mulberry32 };
 
 /** The tiny config: 2 layers, hidden 64, 4 query / 2 KV heads of 16, SwiGLU 192, vocab 32, tied, f32. */
 export const TINY_ARITH_CONFIG: Qwen3Config = Object.freeze({
@@ -73,17 +75,6 @@ export const TINY_ARITH_RECIPE: TinyRecipe = Object.freeze({
   levelWeights: Object.freeze([3, 3, 3, 3, 2, 1, 1, 0.5, 0.5]),
 });
 
-/** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Training initialisation, deterministic in `seed`: embeddings uniform ±0.1 (tied: also the LM head), linear

@@ -32,6 +32,7 @@ import { hex, utf8 } from '../protocol/codec.ts';
 import { sha256 } from '../protocol/hash.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
 import { markPublished, trainStep, type StepRecord, type StepRollout, type Trainer } from './trainer.ts';
+import { mulberry32 } from '../model/rng.ts';
 
 /** The environment the loop trains on: a training split, a held-out split, optionally a level per index. */
 export interface LoopEnvironment extends Environment {
@@ -122,14 +123,7 @@ export function stepRandomness(seed: string, step: number): string {
 /** mulberry32 seeded from a string: the prompt draws. */
 function seededRandom(seed: string): () => number {
   const h = sha256(utf8(`reliquary/train-loop/draw|${seed}`));
-  let s = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0);
 }
 
 /**

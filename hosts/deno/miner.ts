@@ -36,7 +36,7 @@ export function parseArgs(args: readonly string[]): MinerCommandOptions | string
   return o;
 }
 
-if (import.meta.main) {
+if ((import.meta as ImportMeta & { main?: boolean }).main) {
   const o = parseArgs(Deno.args);
   if (typeof o === 'string') {
     console.error(o);

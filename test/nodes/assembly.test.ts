@@ -119,7 +119,7 @@ describe('a miner verifies a checkpoint before switching', () => {
       .toMatchObject({ ok: false, reason: 'bad_signature' });
 
     const bytes = await fs.readFile(join(ck, 'model.safetensors'));
-    bytes[bytes.length - 1] ^= 1;
+    bytes[bytes.length - 1]! ^= 1;
     await writeFile(join(ck, 'model.safetensors'), bytes);
     const r2 = await checkCheckpoint({ manifest, validatorHotkey: validator.ss58, expectedN: 3, fs });
     expect(r2).toMatchObject({ ok: false, reason: 'revision_mismatch' });
