@@ -66,3 +66,17 @@ export interface Selector {
   /** Learn from an event (optional; stateless selectors omit it). */
   observe?(event: SelectorEvent): void;
 }
+
+/**
+ * The weighted environment draw both selectors make per slot (upstream's mix pick): one `rng()` draw in [0, 1),
+ * scaled by the total weight of `live`, walked in order; the last entry absorbs rounding. `live` must be non-empty.
+ */
+export function pickWeighted<T extends { readonly weight: number }>(live: readonly T[], rng: () => number): T {
+  const total = live.reduce((s, p) => s + p.weight, 0);
+  let r = rng() * total;
+  for (const p of live) {
+    if (r < p.weight) return p;
+    r -= p.weight;
+  }
+  return live[live.length - 1]!;
+}

@@ -34,7 +34,7 @@
  *   selector.observe({ kind: 'archive', archive });
  */
 import { wrapIndex, type Environment, type Problem } from '../../core/interfaces/environment.ts';
-import type { MinerFeed, Selector, SelectorContext, SelectorEvent, SelectorPick, StateSnapshot } from '../../core/interfaces/selector.ts';
+import { pickWeighted, type MinerFeed, type Selector, type SelectorContext, type SelectorEvent, type SelectorPick, type StateSnapshot } from '../../core/interfaces/selector.ts';
 import type { WindowArchive } from '../../core/market/archive.ts';
 import type { Verdict } from '../../core/protocol/wire.ts';
 import { seededRng, type Rng } from '../selector-uniform/index.ts';
@@ -343,16 +343,7 @@ export function selectorFrontier(options: Partial<SelectorFrontierOptions> = {})
     while (out.length < count) {
       const live = pools.filter((p) => p.r < p.ranked.length || p.u < p.unknown.length);
       if (live.length === 0) break;
-      const total = live.reduce((s, p) => s + p.weight, 0);
-      let r = rng() * total;
-      let pool = live[live.length - 1]!;
-      for (const p of live) {
-        if (r < p.weight) {
-          pool = p;
-          break;
-        }
-        r -= p.weight;
-      }
+      const pool = pickWeighted(live, rng);
       const exploring = rng() < o.explore;
       const name = pool.env.name;
       const done = setOf(picked, name);

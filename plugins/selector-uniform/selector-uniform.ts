@@ -14,7 +14,7 @@
  *   // → [{ env: 'arith', promptIdx: 5120 }, …], none in state.cooldowns.arith
  */
 import { wrapIndex } from '../../core/interfaces/environment.ts';
-import type { Selector, SelectorContext, SelectorPick } from '../../core/interfaces/selector.ts';
+import { pickWeighted, type Selector, type SelectorContext, type SelectorPick } from '../../core/interfaces/selector.ts';
 import { readUBE, utf8 } from '../../core/protocol/codec.ts';
 import { sha256 } from '../../core/protocol/hash.ts';
 
@@ -58,16 +58,7 @@ export function pickUniform(ctx: SelectorContext, rng: Rng): SelectorPick[] {
   while (picks.length < count) {
     const live = pools.filter((p) => p.excluded.length < p.size);
     if (live.length === 0) break;
-    const total = live.reduce((s, p) => s + p.weight, 0);
-    let r = rng() * total;
-    let pool = live[live.length - 1]!;
-    for (const p of live) {
-      if (r < p.weight) {
-        pool = p;
-        break;
-      }
-      r -= p.weight;
-    }
+    const pool = pickWeighted(live, rng);
     const idx = nthEligible(Math.floor(rng() * (pool.size - pool.excluded.length)), pool.excluded);
     insertSorted(pool.excluded, idx);
     picks.push({ env: pool.name, promptIdx: idx });
