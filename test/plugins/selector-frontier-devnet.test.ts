@@ -161,7 +161,6 @@ describe('simulated devnet market (env-arith, 3 miners, 3 windows of 8 groups): 
     console.log(`[selector-frontier devnet sim] ${SEEDS.length} seeds × 3 windows × 8 groups: in-zone share frontier ${r.frontier.toFixed(3)} vs uniform ${r.uniform.toFixed(3)} (ratio ${(r.frontier / r.uniform).toFixed(2)}); wins per run ${r.frontierWins.toFixed(2)} vs ${r.uniformWins.toFixed(2)}; frontier ahead on ${beaten}/${SEEDS.length} seeds; ${(performance.now() - t0).toFixed(0)} ms`);
     expect(r.frontier).toBeGreaterThan(1.5 * r.uniform);
     expect(beaten).toBeGreaterThanOrEqual(Math.ceil(0.75 * SEEDS.length));
-    expect(performance.now() - t0).toBeLessThan(5000);
   });
 
   it('the devnet options (feature bucket, evidence carry) beat the generic defaults (prompt-length bucket, reset per checkpoint)', async () => {
