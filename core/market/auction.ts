@@ -154,20 +154,3 @@ export function rankCandidates(pool: readonly AuctionCandidate[], ctx: RankConte
   keyed.sort((x, y) => compareRankKeys(x.key, y.key) || cmp(x.c.hotkey, y.c.hotkey) || cmp(x.c.id, y.c.id));
   return keyed.map(({ c, key }, rank) => ({ ...c, env: ctx.env, rank, key }));
 }
-
-export {
-  boundsFromProfile,
-  emptyDebts,
-  forensicPicks,
-  selectWinners,
-  type AuctionOutcome,
-  type CandidateRecord,
-  type CandidateStatus,
-  type DebtLedger,
-  type ForensicRecord,
-  type ProofResult,
-  type ProveFn,
-  type SelectBounds,
-  type SelectState,
-  type StopReason,
-} from './select.ts';

@@ -33,7 +33,7 @@ import { isPyDigit, normalizeAnswer, pyDigitValue, pyStrip } from './normalize.t
 import { expandedDifferenceIsZero } from './poly.ts';
 
 /** The exact instruction appended to every math prompt. */
-export const MATH_PROMPT_SUFFIX = '\n\nPut your final answer within \\boxed{}.';
+export { MATH_PROMPT_SUFFIX } from '../../core/tokenizer/prompts.ts';
 
 /** Longest side (characters) the LaTeX numeric and algebraic rungs accept. */
 export const LATEX_MAX_CHARS = 100;
@@ -48,10 +48,8 @@ const CHAT_TOKENS = ['<|im_end|>', '<|endoftext|>', '<|im_start|>'] as const;
 /** CPython's `int()` refuses decimal strings longer than this (`sys.int_info.default_max_str_digits`). */
 const PY_INT_MAX_STR_DIGITS = 4300;
 
-/** The prompt a miner and the validator both encode. */
-export function mathPrompt(problem: string): string {
-  return problem + MATH_PROMPT_SUFFIX;
-}
+/** The prompt a miner and the validator both encode (one definition, core/tokenizer/prompts.ts). */
+export { mathPrompt } from '../../core/tokenizer/prompts.ts';
 
 /** `sha256(problem)[:16]` in hex, computed without the suffix. */
 export function mathProblemId(problem: string): string {
