@@ -512,18 +512,18 @@ export const V4: Profile = deepFreeze({
  */
 export const PROOF_V2: Profile['proof'] = deepFreeze({
   scheme: 'v2',
-  // Every boundary of the warped CDF of every row, recomputed on every backend pair (prefill), measured max
-  // 2.21e-6; honest producer-decode → verifier-prefill tokens: u never left its interval (0 of 129,825). ε = 1e-5
-  // (4.5× the drift). ε is also the forgery surface (a neighbouring token passes where u lies within ε of a
-  // boundary): at 1e-4 one answer correction in 500 groups was accepted (u 7.1e-5 from its boundary); at 1e-5
-  // and 1e-6, 0 of 500.
+  // Every boundary (all V entries) of the warped CDF of 598,203 rows recomputed on every backend pair (prefill):
+  // measured max 5.19e-6; honest producer-decode → verifier-prefill tokens: u never left its interval (0 of
+  // 129,825 positions). ε = 1e-5 is 1.9× the boundary drift. ε is also the forgery surface (a neighbouring token
+  // passes where u lies within ε of a boundary; 31 of 129,825 honest positions, 0.024 %): at 1e-4 one answer
+  // correction in 500 groups was accepted (u 7.1e-5 from its boundary); at 1e-5, 0 of 500 in every attack row.
   cdfEpsilon: 1e-5,
   // |claimed − recomputed| log-prob, every completion position, 9 producer → verifier pairs: measured max 2.00e-5
   // over 129,825 positions; 2e-3 is 100× (bf16 and long contexts drift more than the tiny model's f32).
   logprobMaxAbs: 2e-3,
   sketchBucketScale: 4,
   sketchBucketMax: 31,
-  // |Δh| of the final hidden rows across backends: measured max 6.68e-6 over 12,105 rows; η = 1e-3 is 150×.
+  // |Δh| of the final hidden rows across backends: measured max 1.05e-5 over 598,203 rows; η = 1e-3 is 95×.
   sketchAmbiguity: 1e-3,
   sketchMaxFlips: 2,
   sketchChallengeK: 32,
