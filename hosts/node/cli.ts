@@ -20,6 +20,7 @@ import { experimentCommand, type ExperimentFlags } from './commands/experiment.t
 import { benchTrainCommand, type BenchTrainFlags } from '../../bench/train.ts';
 import { startCommand } from './commands/start.ts';
 import { devnetCommand, type DevnetCommandOptions } from './commands/devnet.ts';
+import { devnetCodeCommand } from './commands/devnet-code.ts';
 import { validatorCommand, type ValidatorCommandOptions } from './nodes/validator-command.ts';
 import { minerCommand, type MinerCommandOptions } from './nodes/miner-command.ts';
 import { auditCommand, type AuditCommandOptions } from './commands/audit.ts';
@@ -49,8 +50,15 @@ program
   .option('--json', 'print the report as JSON')
   .option('--report <file>', 'also write the JSON report to a file')
   .option('--quiet', 'no live progress on stderr')
-  .action(async (opts: DevnetCommandOptions) => {
-    process.exitCode = await devnetCommand(opts, ROOT);
+  .option('--env <name>', 'arith (default) or code: env-code graded by the pyodide sandbox, on a tiny random Qwen3 (state in <data>/code-devnet)', 'arith')
+  .option('--collection <s>', '--env code: collection seconds of a window (default 60)')
+  .option('--seed <n>', '--env code: seed of the random model (default 15)')
+  .action(async (opts: DevnetCommandOptions & { env?: string; collection?: string; seed?: string }) => {
+    if (opts.env === 'code') process.exitCode = await devnetCodeCommand({ ...opts, windows: opts.windows === '3' ? undefined : opts.windows, miners: opts.miners === '3' ? undefined : opts.miners });
+    else if (opts.env !== undefined && opts.env !== 'arith') {
+      process.stderr.write(`reliquary devnet: --env must be arith or code, got ${JSON.stringify(opts.env)}\n`);
+      process.exitCode = 2;
+    } else process.exitCode = await devnetCommand(opts, ROOT);
   });
 
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
