@@ -16,6 +16,8 @@ import { startValidator, type ValidatorHost } from '../devnet/validator-host.ts'
 import { assembleValidator } from './assemble.ts';
 import { ConfigError, EMPTY_CONFIG, loadConfig, withEnvModules } from './config.ts';
 import { nodeRoutes } from './node-routes.ts';
+import { dashboardFeed } from '../../../core/validator/dashboard.ts';
+import { browserRoutes } from '../../browser/serve.ts';
 
 export interface ValidatorCommandOptions {
   config?: string;
@@ -104,13 +106,19 @@ export async function validatorCommand(opts: ValidatorCommandOptions, root: stri
     const parts = await assembleValidator(config, { dataDir });
     const base = collection === undefined ? parts.baseProfile : fastDevnetProfile(collection, Math.min(parts.baseProfile.window.uploadGraceSeconds, 3), parts.baseProfile);
     const started = Date.now();
+    const feed = dashboardFeed();
     host = await startValidator({
       profile: base, envs: parts.environments.environments, store: parts.store, chain: parts.chain, beacon: parts.beacon,
       dataDir, modelDir: resolve(opts.model ?? resolve(root, 'models/tiny-arith')), port, log, progressEverySeconds: opts.quiet ? 0 : 2,
-      routes: nodeRoutes,
+      onEvent: (e) => feed.observe(e),
+      routes: (app, getHost) => {
+        nodeRoutes(app, getHost); // GET /node, POST /node/register
+        browserRoutes({ feed, host: getHost, env: parts.environments.summary[0]?.name })(app); // / (dashboard), /miner
+      },
     });
     const h = host;
     err(`validator ${h.hotkey} serving ${h.url} (environments ${h.environments.summary.map((e) => e.name).join(', ')}, digest ${h.environments.digest.slice(0, 12)})`);
+    err(`  dashboard: ${h.url}/   browser miner: ${h.url}/miner`);
     err(`  join with: reliquary miner --validator ${h.url}`);
     if (waitMiners > 0) {
       log(`validator: waiting for ${waitMiners} miner(s) to register …`);
