@@ -23,6 +23,9 @@ import { envArith } from '../../../plugins/env-arith/index.ts';
 import { startMiner, type MinerHost, type SelectorKind } from './miner-host.ts';
 import { buildReport, type ChainWeights, type DevnetReport } from './report.ts';
 import { startValidator, type HeldOutEval, type ValidatorHost, type WindowReport } from './validator-host.ts';
+import { dashboardFeed } from '../../../core/validator/dashboard.ts';
+import { browserRoutes } from '../../browser/serve.ts';
+import { nodeRoutes } from '../nodes/node-routes.ts';
 
 export interface DevnetOptions {
   readonly windows: number;
@@ -91,7 +94,16 @@ export async function runDevnet(o: DevnetOptions): Promise<DevnetReport> {
   if (o.fresh) await rm(o.dataDir, { recursive: true, force: true });
   const env = envArith();
   const started = Date.now();
-  const validator: ValidatorHost = await startValidator({ profile, env, dataDir: o.dataDir, modelDir: o.modelDir, port: o.port ?? 0, log, progressEverySeconds: o.progressEverySeconds ?? 0 });
+  const feed = dashboardFeed();
+  const validator: ValidatorHost = await startValidator({
+    profile, env, dataDir: o.dataDir, modelDir: o.modelDir, port: o.port ?? 0, log, progressEverySeconds: o.progressEverySeconds ?? 0,
+    onEvent: (e) => feed.observe(e),
+    routes: (app, getHost) => {
+      nodeRoutes(app, getHost);
+      browserRoutes({ feed, host: getHost, env: env.name })(app); // the live dashboard at /, a browser miner at /miner
+    },
+  });
+  log(`devnet: dashboard ${validator.url}/  ·  browser miner ${validator.url}/miner`);
   const miners: MinerHost[] = [];
   const windows: WindowReport[] = [];
   let before!: HeldOutEval;
