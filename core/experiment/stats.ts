@@ -14,18 +14,12 @@
  */
 import { sha256 } from '../protocol/hash.ts';
 import { utf8 } from '../protocol/codec.ts';
+import { mulberry32 } from '../model/rng.ts';
 
 /** mulberry32 seeded from a string. */
 export function seededRandom(seed: string): () => number {
   const h = sha256(utf8(`reliquary/experiment/rng|${seed}`));
-  let s = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0);
 }
 
 /** A mean and its interval. */
