@@ -248,14 +248,21 @@ describe('follower validator', () => {
 
   it('flags a group the leader accepted with forged log-probs (the leader re-signed its archive)', async () => {
     const dir = await copy();
-    const b = await tamperBundle(dir, 0, (b) => editBody(b, 0, (body) => {
-      const lp: number[] = body.rollouts[0].commit.rollout.token_logprobs;
-      for (let i = 0; i < lp.length; i++) if (lp[i] !== 0) lp[i] = lp[i]! - 2;
-    }), true);
+    // forge a group the leader paid (in a fill-closed window the first journaled group need not be one of them)
+    const paid = new Set((await readArchive(storeOf(dir), 0)).batch.map((e) => e.extra?.['merkle_root']));
+    let k = -1;
+    const b = await tamperBundle(dir, 0, (b) => {
+      k = (b.groups as WindowBundle['groups']).findIndex((g) => paid.has(g.merkle_root));
+      editBody(b, k, (body) => {
+        const lp: number[] = body.rollouts[0].commit.rollout.token_logprobs;
+        for (let i = 0; i < lp.length; i++) if (lp[i] !== 0) lp[i] = lp[i]! - 2;
+      });
+    }, true);
+    expect(k).toBeGreaterThanOrEqual(0);
     const store = storeOf(dir);
     const f = await follow({ store, chain: chainLocal({ store }), validator: leader, profile: PROFILE, backend: be, base, baseRevision, tokenizer: DEVNET_CHAR_TOKENIZER, envs: { [env.name]: env }, signer: followerKey, to: 0 });
     const w0 = f.windows[0]!;
-    expect(w0.flagged.map((g) => g.id)).toEqual([b.groups[0]!.id]);
+    expect(w0.flagged.map((g) => g.id)).toEqual([b.groups[k]!.id]);
     expect(w0.flagged[0]).toMatchObject({ leader: true, replayed: false });
     expect(w0.agreement).toBeLessThan(1);
     expect(w0.spread).toBeGreaterThan(0);

@@ -65,6 +65,7 @@ export function* gradeJob(job: CodeJob, limits: GradingLimits): Generator<Worker
     const limit = Math.min(perTest, budget - spent);
     const r = yield { op: 'load', src: job.program, timeoutMs: limit };
     spent += r.ms;
+    if (r.reply.kind === 'timeout' && limit < perTest) spent = Math.max(spent, budget); // cut by the budget: it is spent
     if (r.reply.kind === 'timeout') return `the program did not finish within ${limit} ms`;
     if (r.reply.kind === 'crash') return `the interpreter died running the program: ${r.reply.detail}`;
     return r.reply.outcome === 'pass' ? null : r.reply.detail || 'the program failed';
@@ -91,6 +92,9 @@ export function* gradeJob(job: CodeJob, limits: GradingLimits): Generator<Worker
     const r = yield { op: 'test', src: job.tests[i]!, timeoutMs: limit };
     spent += r.ms;
     if (r.reply.kind === 'timeout') {
+      // A timeout at a budget-cut limit spends the whole budget (the measured ms can fall a hair short of the limit,
+      // and the leftover must not start a re-load that is bound to time out and read as a crash).
+      if (limit < perTest) spent = Math.max(spent, budget);
       outcomes[i] = limit < perTest ? 'budget' : 'timeout';
       details[i] = `no result within ${limit} ms`;
       loaded = false;
