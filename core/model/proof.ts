@@ -115,7 +115,7 @@ export interface ProofForwardOptions {
   readonly profile: ProofProfile;
   /** The EOS set (§5: union of generation_config, config and tokenizer ids) for eosProb. */
   readonly eosTokenIds: readonly number[];
-  /** Absolute positions whose sketches to compute (the challenge); default every position 0 … L−1. */
+  /** Absolute positions whose sketches to compute (the challenge); default every position 0 … L−1 (v4) or P … L−1 (v2). */
   readonly sketchPositions?: readonly number[];
   /** The rollout's place in the forced-seed stream; when given, `terminalPickId` is computed (§4 terminal pick). */
   readonly seed?: { readonly promptIdx: number | bigint; readonly checkpointHash: string; readonly rolloutIndex: number; readonly hotkey?: string };
@@ -190,11 +190,12 @@ export async function proofForward(model: Qwen3Model, tokens: ArrayLike<number>,
   if (L < 1) throw new RangeError('proofForward: no tokens');
   if (!Number.isInteger(P) || P < 0 || P > L) throw new RangeError(`proofForward: prompt length ${P} outside [0, ${L}]`);
   const ids = checkTokenIds(tokens, V, 'proofForward');
-  const positions = opts.sketchPositions ?? Array.from({ length: L }, (_, i) => i);
+  const v2 = opts.profile.proof.scheme === 'v2';
+  // v4: every position by default; v2: every completion position (prompt rows prove nothing about the rollout)
+  const positions = opts.sketchPositions ?? Array.from({ length: v2 ? L - P : L }, (_, i) => (v2 ? P + i : i));
   for (const p of positions) if (!(Number.isInteger(p) && p >= 0 && p < L)) throw new RangeError(`proofForward: sketch position ${p} outside [0, ${L})`);
 
   const { grail, sampling, forcedSeed } = opts.profile;
-  const v2 = opts.profile.proof.scheme === 'v2';
   const hidden = model.hiddenForward(ids, 1, L);
   let hiddenHost: Float32Array;
   let all: Int32Array | null = null;
@@ -209,10 +210,10 @@ export async function proofForward(model: Qwen3Model, tokens: ArrayLike<number>,
   if (all) {
     for (const p of positions) sketches[p] = all[p]!;
   } else {
-    // v8: every completion position (the seal randomness picks which are challenged; rows are cheap next to the LM head)
+    // v8: the candidate sketches of the requested rows (the prover asks for the seal-challenged ones only)
     const r = rVecV8(opts.randomness, C, opts.profile);
     sketchCandidates = new Array<number[] | undefined>(L);
-    for (let i = P; i < L; i++) {
+    for (const i of positions) {
       const cands = sketchCandidatesV8(hiddenHost.subarray(i * C, (i + 1) * C), r, opts.profile);
       sketchCandidates[i] = cands;
       sketches[i] = cands[0];

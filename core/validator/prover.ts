@@ -19,6 +19,7 @@ import { proofForward } from '../model/proof.ts';
 import type { Profile } from '../profile/index.ts';
 import { verifyRollouts, type CheckContext, type RolloutUnderCheck } from '../protocol/checks.ts';
 import type { SketchCommitment } from '../protocol/sketch.ts';
+import { challengeV8 } from '../protocol/sketch-v8.ts';
 import { reject, Reason, type Rejection } from '../protocol/reasons.ts';
 
 /** One rollout as the prover reads it (from the wire's `rollouts[m]`). */
@@ -68,8 +69,10 @@ export async function proofRecords(g: ProverGroup, c: ProverContext): Promise<Ro
   const eos = c.eosTokenIds ?? c.profile.model.eosTokenIds;
   const out: RolloutUnderCheck[] = [];
   for (const [m, r] of g.rollouts.entries()) {
+    // v2 sketches only the rows the seal randomness challenges (the replay reads nothing else of them)
+    const sketchPositions = c.profile.proof.scheme === 'v2' ? challengeV8(r.tokens, r.promptLength, c.sealRandomness ?? '', c.profile.proof.sketchChallengeK) : undefined;
     const proof = await proofForward(c.model, r.tokens, {
-      promptLength: r.promptLength, randomness: c.randomness, profile: c.profile, eosTokenIds: eos,
+      promptLength: r.promptLength, randomness: c.randomness, profile: c.profile, eosTokenIds: eos, sketchPositions,
       seed: { promptIdx: g.promptIdx, checkpointHash: c.checkpointHash, rolloutIndex: m, hotkey: g.hotkey },
     });
     out.push({ proof, claim: { commitments: r.commitments, tokenLogprobs: r.tokenLogprobs, forced: r.forced } });
