@@ -2,7 +2,10 @@
  * The wasm backend on several threads (kernels-threads.wasm over one shared memory, worker_threads helpers):
  * - the per-op golden suites against ref with 3 threads and every op split (minWork 0: uneven, unaligned ranges);
  * - bit-for-bit equality with the single-thread backend: large ops (over the default split threshold) and a tiny
- *   Qwen3 forward, prefill + decode against a KV cache, with bf16 weights.
+ *   Qwen3 forward, prefill + decode against a KV cache, with bf16 weights;
+ * - the proof's forward (proofForward and the commitments' sketchesOf, both proof schemes) identical on 1, 2, 3 and 5
+ *   threads, split at the default threshold and at every op: a validator and a miner may run different counts;
+ * - the thread count a Node host picks (wasmThreads: option, RELIQUARY_WASM_THREADS, auto).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ComputeBackend, Tensor } from '../../core/compute/backend.ts';
@@ -11,8 +14,10 @@ import { f32ToBf16 } from '../../core/compute/bf16.ts';
 import {
   disposeQwen3Weights, parseQwen3Config, qwen3ConfigJson, Qwen3Model, randomQwen3Weights, uploadQwen3Weights,
 } from '../../core/model/index.ts';
+import { proofForward, sketchesOf } from '../../core/model/proof.ts';
+import { DEVNET, V4 } from '../../core/profile/index.ts';
 import type { WasmBackend } from '../../kernels/wasm/index.ts';
-import { createNodeWasmBackend } from '../../kernels/wasm/node.ts';
+import { createNodeWasmBackend, WASM_AUTO_THREADS_MAX, WASM_THREADS_ENV, wasmThreads } from '../../kernels/wasm/node.ts';
 import { splitRange } from '../../kernels/wasm/threads.ts';
 import { backwardSuite } from './backward-suite.ts';
 import { randomF32, randomTokens } from './check.ts';
@@ -39,7 +44,7 @@ describe('wasm threads equal one thread bit for bit', () => {
   let one: WasmBackend;
   let two: WasmBackend;
   beforeAll(async () => {
-    one = await createNodeWasmBackend();
+    one = await createNodeWasmBackend({ threads: 1 });
     two = await createNodeWasmBackend({ threads: 2 });
   });
   afterAll(() => {
@@ -128,5 +133,78 @@ describe('wasm threads equal one thread bit for bit', () => {
       disposeQwen3Weights(be, w);
     }
     got[0]!.forEach((a, i) => expect(a.findIndex((x, j) => x !== got[1]![i]![j]), `result ${i}`).toBe(-1));
+  });
+});
+
+describe('the proof forward is the same on any thread count', () => {
+  // widths that make the default threshold split the matmuls, attention and the LM head, and odd enough that the
+  // ranges are uneven (OC 200 over 3 threads: 64 + 72 + 64; V 3000 over 5 threads)
+  const cfg = parseQwen3Config({
+    ...qwen3ConfigJson({ C: 256, F: 712, L: 2, NH: 8, NKV: 2, HD: 32, V: 3000, eps: 1e-6, ropeTheta: 1e6, tied: true, dtype: 'bfloat16', maxPositions: 4096 }),
+  });
+  const host = randomQwen3Weights(cfg, 23, { bf16: true });
+  const tokens = Array.from(randomTokens(80, cfg.V, 24));
+  const randomness = 'a5'.repeat(32);
+  const P = 17;
+
+  /** Every output of proofForward and sketchesOf under both schemes, as bits. */
+  async function proofBits(be: WasmBackend): Promise<number[][]> {
+    const w = uploadQwen3Weights(be, cfg, host);
+    try {
+      const model = new Qwen3Model(be, cfg, w);
+      const out: number[][] = [];
+      for (const profile of [V4, DEVNET]) {
+        const pf = await proofForward(model, tokens, {
+          promptLength: P, randomness, profile, eosTokenIds: [2], seed: { promptIdx: 5, checkpointHash: '00'.repeat(32), rolloutIndex: 1 },
+        });
+        const f32 = [pf.chosenLogprob, pf.chosenProb, pf.argmaxProb, pf.cdfLower, pf.cdfUpper, pf.maxProb];
+        out.push(...f32.map((a) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length))));
+        out.push(Array.from(pf.argmaxId), Array.from(pf.stochastic), pf.sketches.map((x) => x ?? -1));
+        out.push((pf.sketchCandidates ?? []).flatMap((c) => c ?? [-1]), [pf.eosProb ?? NaN, pf.terminalPickId ?? -1]);
+        out.push(Array.from(await sketchesOf(model, Int32Array.from(tokens), randomness, profile)));
+      }
+      return out;
+    } finally {
+      disposeQwen3Weights(be, w);
+    }
+  }
+
+  it('logprobs, CDF bounds, argmax, sketches and commitments: 1 thread = 2 = 3 = 5 threads, bit for bit', async () => {
+    const variants: [string, () => Promise<WasmBackend>][] = [
+      ['2 threads', () => createNodeWasmBackend({ threads: 2 })],
+      ['3 threads, every op split', () => createNodeWasmBackend({ threads: 3, minWork: 0 })],
+      ['5 threads, every op split', () => createNodeWasmBackend({ threads: 5, minWork: 0 })],
+    ];
+    const one = await createNodeWasmBackend({ threads: 1 });
+    const want = await proofBits(one).finally(() => one.destroy());
+    for (const [label, make] of variants) {
+      const be = await make();
+      const got = await proofBits(be).finally(() => be.destroy());
+      got.forEach((a, i) => {
+        const d = a.findIndex((x, j) => !Object.is(x, want[i]![j]));
+        expect(d, `${label}, output ${i}: first differing element`).toBe(-1);
+        expect(a.length).toBe(want[i]!.length);
+      });
+    }
+  }, 60_000);
+});
+
+describe('wasmThreads: the thread count of a Node host', () => {
+  it('auto is the available cores, capped, and 1 on one core', () => {
+    expect(wasmThreads(undefined, 2, undefined)).toBe(2);
+    expect(wasmThreads(undefined, 1, undefined)).toBe(1);
+    expect(wasmThreads('auto', 64, undefined)).toBe(WASM_AUTO_THREADS_MAX);
+  });
+  it(`${WASM_THREADS_ENV} sets the default; an explicit count wins over it`, () => {
+    expect(wasmThreads(undefined, 4, '1')).toBe(1);
+    expect(wasmThreads(undefined, 4, ' 3 ')).toBe(3);
+    expect(wasmThreads(undefined, 4, 'auto')).toBe(4);
+    expect(wasmThreads(undefined, 4, '')).toBe(4);
+    expect(wasmThreads(2, 4, '1')).toBe(2);
+  });
+  it('refuses a malformed count, naming where it came from', () => {
+    expect(() => wasmThreads(undefined, 4, 'two')).toThrow(WASM_THREADS_ENV);
+    expect(() => wasmThreads(undefined, 4, '0')).toThrow(/not a thread count/);
+    expect(() => wasmThreads(1.5, 4, undefined)).toThrow(/threads 1.5/);
   });
 });

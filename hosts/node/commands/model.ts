@@ -43,7 +43,11 @@ export const DEFAULT_RANDOMNESS = '0'.repeat(64);
 /** A refusal the user can act on: printed as one line, never with a stack. */
 class UsageError extends Error {}
 
-/** Creates a backend by name. */
+/**
+ * Creates a backend by name: the one the commands (devnet, validator, miner, train, experiment) run their forward,
+ * generation, proof and GRPO step on. wasm runs on the cores available (kernels/wasm/node.ts `wasmThreads`;
+ * RELIQUARY_WASM_THREADS=1 for one thread); its results do not depend on the thread count.
+ */
 export async function createBackend(name: string): Promise<ComputeBackend> {
   switch (name) {
     case 'ref': return new RefBackend();
