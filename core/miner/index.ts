@@ -10,6 +10,6 @@ export {
 export { modelGenerator, type GenerateFn, type GenerateRequest } from './generator.ts';
 export { WindowLedger, type GroupRecord, type GroupStatus, type WindowStats } from './stats.ts';
 export {
-  createMiner, jsonDifference, Miner, MINER_DEFAULTS, MinerStopError, type MinerDeps, type MinerEvent, type MinerOptions, type TickResult,
+  createMiner, jsonDifference, Miner, MINER_DEFAULTS, MinerStopError, type MinerDeps, type MinerEvent, type MinerOptions, type TickResult, type WindowCheck,
 } from './miner.ts';
 export { checkCheckpoint, type CheckpointCheck, type CheckpointCheckInput, type CheckpointRefusal } from './checkpoint-check.ts';

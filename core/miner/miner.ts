@@ -4,7 +4,9 @@
  * `tick()` does one step: poll `/state`; nothing installed → `no_window`; a generation-contract, protocol or profile
  * mismatch → stop with a `MinerStopError` (every later call throws it too); a higher `checkpoint_n` → a `checkpoint`
  * event, awaited, so the host reloads its weights before anything is generated; not OPEN, no randomness yet, or this
- * window already mined → `waiting`. Otherwise it mines the window:
+ * window already mined → `waiting`. With `checkWindow` (e.g. the beacon round's BLS signature, plugins/beacon-drand)
+ * the window's randomness is checked first; a refusal is a `window_refused` event and the window is skipped
+ * (`waiting`, why `refused`). Otherwise it mines the window:
  *
  *   cooldowns of every environment (`/state?env=`) → selector.pick(count = min(budget, quota)) → per pick, in order:
  *   generate M rollouts → local preflight (certain rejects are skipped, not sent) → grade → commit + Merkle root →
@@ -60,7 +62,15 @@ export interface MinerDeps {
   readonly archives?: () => Promise<readonly WindowArchive[]> | readonly WindowArchive[];
   /** Progress and the checkpoint hook; awaited, so a `checkpoint` handler can reload weights first. */
   readonly onEvent?: (event: MinerEvent) => void | Promise<void>;
+  /**
+   * Checks an open window before it is mined (its randomness: the beacon round's signature, …); null: cannot tell
+   * yet (the window moved on), ask again at the next tick. Transport failures propagate like `/state`'s.
+   */
+  readonly checkWindow?: (state: GrpoBatchState) => Promise<WindowCheck | null>;
 }
+
+/** A `checkWindow` answer: a refusal carries a reason code and a line a person can act on. */
+export type WindowCheck = { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly message: string };
 
 export interface MinerOptions {
   /** Groups per window; clamped to the hotkey quota (default: the quota). */
@@ -102,6 +112,7 @@ export const MINER_DEFAULTS: Readonly<MinerOptions> = Object.freeze({
 export type MinerEvent =
   | { readonly kind: 'checkpoint'; readonly checkpointN: number; readonly previous: number; readonly repoId: string | null; readonly revision: string | null }
   | { readonly kind: 'window'; readonly window: number; readonly picks: readonly SelectorPick[] }
+  | { readonly kind: 'window_refused'; readonly window: number; readonly reason: string; readonly message: string }
   | { readonly kind: 'group'; readonly window: number; readonly group: Readonly<GroupRecord> }
   | { readonly kind: 'verdict'; readonly verdict: Verdict }
   | { readonly kind: 'error'; readonly error: unknown };
@@ -109,7 +120,7 @@ export type MinerEvent =
 /** The outcome of one `tick()`. */
 export type TickResult =
   | { readonly kind: 'no_window' }
-  | { readonly kind: 'waiting'; readonly window: number; readonly why: 'not_open' | 'no_randomness' | 'already_mined' | 'window_changed' }
+  | { readonly kind: 'waiting'; readonly window: number; readonly why: 'not_open' | 'no_randomness' | 'already_mined' | 'window_changed' | 'refused' }
   | { readonly kind: 'mined'; readonly stats: WindowStats };
 
 /** Why the miner stopped: it cannot take part in this validator's windows without a change on its side. */
@@ -140,6 +151,8 @@ export class Miner {
   private verdictSince = 0;
   private readonly feed: Verdict[] = [];
   private readonly ledgers = new Map<number, WindowLedger>();
+  /** Windows `checkWindow` refused (never mined). */
+  private readonly refused = new Set<number>();
   private readonly envs: ReadonlyMap<string, Environment>;
 
   constructor(private readonly deps: MinerDeps, private readonly options: MinerOptions) {
@@ -169,6 +182,16 @@ export class Miner {
     if (state.state !== 'open') return { kind: 'waiting', window, why: 'not_open' };
     if (state.randomness === '') return { kind: 'waiting', window, why: 'no_randomness' };
     if (this.ledgers.has(window)) return { kind: 'waiting', window, why: 'already_mined' };
+    if (this.refused.has(window)) return { kind: 'waiting', window, why: 'refused' };
+    if (this.deps.checkWindow) {
+      const c = await this.deps.checkWindow(state);
+      if (c === null) return { kind: 'waiting', window, why: 'window_changed' };
+      if (!c.ok) {
+        this.refused.add(window);
+        await this.emit({ kind: 'window_refused', window, reason: c.reason, message: c.message });
+        return { kind: 'waiting', window, why: 'refused' };
+      }
+    }
     return this.mineWindow(state);
   }
 

@@ -75,12 +75,19 @@ export const DRAND_QUICKNET_DEFAULTS: Readonly<DrandQuicknetOptions> = Object.fr
 /** What a relay's `/info` check concluded (cached per relay once a relay has answered). */
 type InfoVerdict = { ok: true } | { ok: false; error: BeaconError };
 
-/** A drand quicknet beacon client over HTTP relays; every returned round is BLS-verified. */
-export function drandQuicknet(options: Partial<DrandQuicknetOptions> = {}): Beacon {
+/** A drand quicknet beacon client over HTTP relays; every returned round is BLS-verified. `chain`: what it follows. */
+export function drandQuicknet(options: Partial<DrandQuicknetOptions> = {}): Beacon & { readonly chain: Profile['drand'] } {
   const o: DrandQuicknetOptions = { ...DRAND_QUICKNET_DEFAULTS, ...options };
   const relays = checkOptions(o);
   const chainHash = o.chain.chainHash.toLowerCase();
   const infoVerdicts = new Map<string, InfoVerdict>();
+  /** Recently verified rounds (a round never changes): the validator asks again for the round it opened on. */
+  const verified = new Map<number, BeaconRound>();
+  const remember = (b: BeaconRound): BeaconRound => {
+    if (verified.size >= 32) verified.delete(verified.keys().next().value!);
+    verified.set(b.round, b);
+    return b;
+  };
 
   /** GET `url` with the per-request timeout, also aborted by `signal`. Returns the status and (if ok) the JSON. */
   async function request(url: string, signal: AbortSignal): Promise<{ status: number; ok: boolean; body: unknown }> {
@@ -199,12 +206,13 @@ export function drandQuicknet(options: Partial<DrandQuicknetOptions> = {}): Beac
 
   return {
     name: 'drand-quicknet',
-    latest: function latest() {
-      return fetchVerified('latest', undefined, 'latest round');
+    chain: o.chain,
+    latest: async function latest() {
+      return remember(await fetchVerified('latest', undefined, 'latest round'));
     },
     round: async function round(n: number) {
       if (!Number.isSafeInteger(n) || n < 1) throw new BeaconError('malformed', `round ${n} is not a positive integer`);
-      return fetchVerified(String(n), n, `round ${n}`);
+      return verified.get(n) ?? remember(await fetchVerified(String(n), n, `round ${n}`));
     },
     roundAt: function roundAt(unixSeconds: number) {
       return drandRound(unixSeconds, o.chain);

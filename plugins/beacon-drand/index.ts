@@ -13,3 +13,4 @@ export {
 } from './drand-quicknet.ts';
 export { verifyQuicknetBeacon, type QuicknetChainKey, type UnverifiedBeacon } from './verify.ts';
 export { beaconDrandPlugin } from './plugin.ts';
+export { windowBeaconProof, verifyWindowBeacon, QUICKNET_SCHEME, type ChainBeacon, type WindowBeaconProof, type WindowBeaconCheck } from './window-beacon.ts';

@@ -1,15 +1,17 @@
 /**
- * `reliquary devnet [--windows N] [--miners N] [--data DIR] [--fresh] [--json] [--report FILE]`: the local devnet
- * (hosts/node/devnet/devnet.ts) — a validator and N competing miners on 127.0.0.1, on the embedded tiny model,
- * for N windows; live progress on stderr, the report on stdout (text, or JSON with `--json`), and optionally the
- * JSON report written to a file. `--data` defaults to `./data`, resolved against the current working directory (the
- * repository root under `npm start`; gitignored there); a rerun on the same directory resumes it.
+ * `reliquary devnet [--windows N] [--miners N] [--data DIR] [--fresh] [--json] [--report FILE] [--store URL]`: the
+ * local devnet (hosts/node/devnet/processes.ts) — a `reliquary validator` process and N competing `reliquary miner`
+ * processes on 127.0.0.1, on the embedded tiny model, for N windows; live progress on stderr (the children's lines),
+ * the report on stdout (text, or JSON with `--json`), and optionally the JSON report written to a file. `--data`
+ * defaults to `./data`, resolved against the current working directory (the repository root under `npm start`;
+ * gitignored there): the validator's state there, each miner's keys under `miners/`; a rerun resumes it. `--store`
+ * is passed to the validator. (`runDevnet` of devnet.ts is the same market in one process, for tests.)
  */
 import { writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { runDevnet } from '../devnet/devnet.ts';
-import { formatReport, formatWindow } from '../devnet/report.ts';
+import { DevnetChildError, DevnetInterrupted, runDevnetProcesses } from '../devnet/processes.ts';
+import { formatReport } from '../devnet/report.ts';
 
 /** A mistake in the command line: printed as one line, exit code 2. */
 class UsageError extends Error {}
@@ -27,6 +29,15 @@ export interface DevnetCommandOptions {
   report?: string | undefined;
   groups?: string | number | undefined;
   quiet?: boolean | undefined;
+  store?: string | undefined;
+}
+
+/** How to start `reliquary` again for the children: this Node and this CLI bundle (dist/reliquary.mjs). */
+function reliquaryCli(root: string): string[] {
+  const self = process.argv[1];
+  const script = self && /\.(m?js|cjs)$/.test(self) && existsSync(self) ? self : resolve(root, 'dist/reliquary.mjs');
+  if (!existsSync(script)) throw new UsageError(`no CLI bundle at ${script}: build it first (npm run build)`);
+  return [process.execPath, script];
 }
 
 function int(v: string | number | undefined, dflt: number, flag: string, min: number, max: number): number {
@@ -45,26 +56,16 @@ export async function devnetCommand(opts: DevnetCommandOptions, root: string): P
     const groups = opts.groups === undefined ? undefined : int(opts.groups, 8, '--groups', 1, 1000);
     const modelDir = resolve(opts.model ?? resolve(root, 'models/tiny-arith'));
     if (!existsSync(join(modelDir, 'config.json'))) throw new UsageError(`--model ${opts.model ?? modelDir}: no checkpoint there (no config.json); give a checkpoint directory such as models/tiny-arith`);
-    const log = opts.quiet ? () => {} : err;
-    const names = new Map<string, string>();
-    const report = await runDevnet({
+    if (opts.store !== undefined && !/^(fs:|s3:\/\/)/.test(opts.store)) throw new UsageError(`--store ${JSON.stringify(opts.store)}: give fs:DIR or s3://bucket?endpoint=URL&region=R&prefix=P`);
+    const report = await runDevnetProcesses({
+      cli: reliquaryCli(root),
       windows, miners,
       dataDir: resolve(process.cwd(), opts.data ?? DEVNET_DATA_DEFAULT),
       modelDir,
       fresh: opts.fresh ?? false,
-      progressEverySeconds: opts.quiet ? 0 : 2,
       ...(groups !== undefined && { groupsPerWindow: groups }),
-      log: (line) => {
-        const m = /^(miner-\d+) (\S+) \(operator/.exec(line);
-        if (m) names.set(m[2]!, m[1]!);
-        log(line);
-      },
-      onWindow: (w) => {
-        if (!opts.quiet) for (const line of formatWindow(w, names)) err(line);
-      },
-      onEval: (when, e) => {
-        if (!opts.quiet) err(`held-out pass@1 ${when}: ${e.passAt1.toFixed(3)} (${e.correct}/${e.problems}, ${e.seconds.toFixed(1)} s)`);
-      },
+      ...(opts.store !== undefined && { store: opts.store }),
+      log: opts.quiet ? () => {} : err,
     });
     if (opts.report) await writeFile(opts.report, `${JSON.stringify(report, null, 2)}\n`);
     process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
@@ -72,7 +73,8 @@ export async function devnetCommand(opts: DevnetCommandOptions, root: string): P
   } catch (e) {
     // One actionable line (a usage mistake, a missing model); RELIQUARY_DEBUG=1 adds the stack.
     err(`reliquary devnet: ${e instanceof Error ? e.message : String(e)}`);
-    if (process.env['RELIQUARY_DEBUG'] && e instanceof Error && e.stack) err(e.stack);
+    if (process.env['RELIQUARY_DEBUG'] && e instanceof Error && !(e instanceof DevnetChildError) && e.stack) err(e.stack);
+    if (e instanceof DevnetInterrupted) return 130;
     return e instanceof UsageError ? 2 : 1;
   }
 }

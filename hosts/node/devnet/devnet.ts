@@ -21,7 +21,7 @@ import { archiveKey, verifyArchive, type WindowArchive } from '../../../core/mar
 import { signerFromSeed } from '../../../core/protocol/sr25519.ts';
 import { envArith } from '../../../plugins/env-arith/index.ts';
 import { startMiner, type MinerHost, type SelectorKind } from './miner-host.ts';
-import { buildReport, type ChainWeights, type DevnetReport } from './report.ts';
+import { buildReport, chainWeightsOf, type ChainWeights, type DevnetReport } from './report.ts';
 import { startValidator, type HeldOutEval, type ValidatorHost, type WindowReport } from './validator-host.ts';
 import { dashboardFeed } from '../../../core/validator/dashboard.ts';
 import { browserRoutes } from '../../browser/serve.ts';
@@ -158,21 +158,4 @@ export async function runDevnet(o: DevnetOptions): Promise<DevnetReport> {
     chainWeights,
     seconds: (Date.now() - started) / 1000,
   });
-}
-
-/** The last weights recorded on the local chain, with uid → hotkey from its registry, and this run's submissions. */
-async function chainWeightsOf(validator: ValidatorHost, windows: readonly WindowReport[]): Promise<ChainWeights | null> {
-  const history = await validator.chain.weights();
-  const last = history[history.length - 1];
-  if (!last) return null;
-  const hotkeyOf = new Map((await validator.chain.registry()).neurons.map((n) => [n.uid, n.hotkey] as const));
-  return {
-    block: last.block,
-    at: last.at,
-    burnUid: validator.uid,
-    uids: [...last.uids],
-    weights: [...last.weights],
-    hotkeys: last.uids.map((u) => hotkeyOf.get(u) ?? null),
-    submissionsThisRun: windows.filter((w) => w.weights).length,
-  };
 }

@@ -9,7 +9,7 @@ import type { Selector } from '../../../core/interfaces/selector.ts';
 import { isTransportError } from '../../../core/interfaces/transport.ts';
 import { loadModel } from '../../../core/model/load.ts';
 import { disposeQwen3Weights } from '../../../core/model/weights.ts';
-import { createMiner, MinerStopError, modelGenerator, type Miner, type WindowStats } from '../../../core/miner/index.ts';
+import { createMiner, MinerStopError, modelGenerator, type Miner, type MinerDeps, type WindowStats } from '../../../core/miner/index.ts';
 import type { Profile } from '../../../core/profile/index.ts';
 import type { Signer } from '../../../core/protocol/sr25519.ts';
 import { DEVNET_CHAR_TOKENIZER } from '../../../core/tokenizer/char.ts';
@@ -52,6 +52,8 @@ export interface MinerHostOptions {
   readonly log?: (line: string) => void;
   /** The tokenizer of the model (default the devnet char tokenizer; the code devnet passes the Qwen3 one). */
   readonly tokenizer?: Tokenizer;
+  /** Checks each window's randomness before mining it (`MinerDeps.checkWindow`: the beacon round's BLS signature). */
+  readonly checkWindow?: MinerDeps['checkWindow'];
 }
 
 export interface MinerHost {
@@ -65,6 +67,8 @@ export interface MinerHost {
   readonly reloads: readonly number[];
   /** Checkpoints it refused (bad signature, revision mismatch, …), with why. */
   readonly refusals: readonly { readonly checkpointN: number; readonly reason: string; readonly message: string }[];
+  /** Windows it refused to mine (`checkWindow`: a beacon that does not verify, …), with why. */
+  readonly refusedWindows: readonly { readonly window: number; readonly reason: string; readonly message: string }[];
   /** Stats of every mined window (verdicts keep arriving until `stop`). */
   stats(): WindowStats[];
   /** Starts the loop (returns at once). */
@@ -83,6 +87,7 @@ export async function startMiner(o: MinerHostOptions): Promise<MinerHost> {
   const windows: number[] = [];
   const reloads: number[] = [];
   const refusals: { checkpointN: number; reason: string; message: string }[] = [];
+  const refusedWindows: { window: number; reason: string; message: string }[] = [];
   const envs = o.envs ?? (o.env ? [o.env] : []);
   const envByName = new Map(envs.map((e) => [e.name, e]));
   const transport = httpClient({ baseUrl: o.baseUrl, profile: o.profile });
@@ -106,6 +111,7 @@ export async function startMiner(o: MinerHostOptions): Promise<MinerHost> {
     selector,
     environments: envs,
     ...(o.archives && { archives: o.archives }),
+    ...(o.checkWindow && { checkWindow: o.checkWindow }),
     tokenizer: o.tokenizer ?? DEVNET_CHAR_TOKENIZER,
     generate: modelGenerator(() => model, o.profile),
     clock: () => Date.now() / 1000,
@@ -125,6 +131,9 @@ export async function startMiner(o: MinerHostOptions): Promise<MinerHost> {
         model = next;
         reloads.push(e.checkpointN);
         log(`${o.name}: reloaded checkpoint ${e.checkpointN} (${e.revision?.slice(0, 12)})`);
+      } else if (e.kind === 'window_refused') {
+        refusedWindows.push({ window: e.window, reason: e.reason, message: e.message });
+        log(`${o.name}: window ${e.window} skipped (${e.reason}): ${e.message}`);
       } else if (e.kind === 'error') {
         log(`${o.name}: ${e.error instanceof Error ? e.error.message : String(e.error)}`);
       }
@@ -159,6 +168,7 @@ export async function startMiner(o: MinerHostOptions): Promise<MinerHost> {
     windows,
     reloads,
     refusals,
+    refusedWindows,
     stats: () => windows.map((w) => miner.windowStats(w)).filter((s): s is WindowStats => s !== undefined),
     start() {
       loop ??= run();

@@ -10,7 +10,7 @@ import { formatBenchmark } from '../../../core/validator/benchmark.ts';
 import type { WindowStats } from '../../../core/miner/index.ts';
 import type { Profile } from '../../../core/profile/index.ts';
 import type { SelectorKind } from './miner-host.ts';
-import type { HeldOutEval, WindowReport } from './validator-host.ts';
+import type { HeldOutEval, ValidatorHost, WindowReport } from './validator-host.ts';
 
 export interface MinerTotals {
   readonly name: string;
@@ -76,7 +76,7 @@ export interface DevnetReport {
 }
 
 export interface ReportInput {
-  readonly profile: Profile;
+  readonly profile: Pick<Profile, 'id'>;
   readonly validator: string;
   readonly recoveredTombstones: readonly number[];
   readonly windows: readonly WindowReport[];
@@ -212,4 +212,21 @@ export function formatChainWeights(r: Pick<DevnetReport, 'chainWeights'>, names:
   });
   const sum = cw.weights.reduce((a, b) => a + b, 0);
   return ['', `chain weights (local chain, block ${cw.block}; ${cw.submissionsThisRun} set this run; Σ = ${sum.toFixed(6)})`, ...rows];
+}
+
+/** The last weights recorded on the local chain, with uid → hotkey from its registry, and this run's submissions. */
+export async function chainWeightsOf(validator: Pick<ValidatorHost, 'chain' | 'uid'>, windows: readonly WindowReport[]): Promise<ChainWeights | null> {
+  const history = await validator.chain.weights();
+  const last = history[history.length - 1];
+  if (!last) return null;
+  const hotkeyOf = new Map((await validator.chain.registry()).neurons.map((n) => [n.uid, n.hotkey] as const));
+  return {
+    block: last.block,
+    at: last.at,
+    burnUid: validator.uid,
+    uids: [...last.uids],
+    weights: [...last.weights],
+    hotkeys: last.uids.map((u) => hotkeyOf.get(u) ?? null),
+    submissionsThisRun: windows.filter((w) => w.weights).length,
+  };
 }

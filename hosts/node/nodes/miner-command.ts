@@ -4,13 +4,20 @@
  * `miner-coldkey.seed`, mode 0600); it reads the validator's `/node`, checks that its own environment set (from the
  * config through the registry, default env-arith) is the validator's — a difference is one line naming it —
  * registers itself on the validator's local chain (`/node/register`), starts from the checkpoint the validator
- * announces (verified: signed manifest, revision of the weights) and mines until stopped or N windows.
- * `--report FILE` writes `{ hotkey, validator, windows: [WindowStats], reloads, refusals }`.
+ * announces (verified: signed manifest, revision of the weights) and mines until stopped or N windows. Before each
+ * window it checks the window's randomness against the beacon round the validator opened it on (`/node/beacon`,
+ * BLS-verified by plugins/beacon-drand under the miner's own quicknet key when the validator uses drand); a window
+ * that fails is skipped with its reason. The selector's feed reads the validator's signed archives (`/node/archives`).
+ * `--report FILE` writes `{ name, hotkey, validator, selector, windows: [WindowStats], reloads, refusals, refusedWindows }`.
  */
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { checkCheckpoint } from '../../../core/miner/checkpoint-check.ts';
+import type { WindowCheck } from '../../../core/miner/index.ts';
 import type { WindowStats } from '../../../core/miner/stats.ts';
+import type { Profile } from '../../../core/profile/index.ts';
+import type { GrpoBatchState } from '../../../core/protocol/wire.ts';
+import { verifyWindowBeacon } from '../../../plugins/beacon-drand/index.ts';
 import { environmentSetDifference } from '../../../core/plugins/environment-set.ts';
 import { signerFromSeed } from '../../../core/protocol/sr25519.ts';
 import { httpClient } from '../../../plugins/transport-http/index.ts';
@@ -19,7 +26,7 @@ import { startMiner, type MinerHost } from '../devnet/miner-host.ts';
 import { nodeCheckpointFs } from '../fs-checkpoint.ts';
 import { assembleMiner } from './assemble.ts';
 import { ConfigError, EMPTY_CONFIG, loadConfig, withEnvModules } from './config.ts';
-import { nodeInfo, registerMiner } from './node-routes.ts';
+import { fetchArchives, fetchWindowBeacon, nodeInfo, registerMiner } from './node-routes.ts';
 import { intFlag } from './validator-command.ts';
 
 export interface MinerCommandOptions {
@@ -28,6 +35,8 @@ export interface MinerCommandOptions {
   env?: string[];
   data?: string;
   windows?: string;
+  /** Groups per window (default: the hotkey quota). */
+  groups?: string;
   report?: string;
   name?: string;
   quiet?: boolean;
@@ -49,6 +58,32 @@ async function keySeed(file: string): Promise<Uint8Array> {
   return seed;
 }
 
+/**
+ * The window check of a miner of `baseUrl`: the beacon proof of the open window (`/node/beacon`) verified against
+ * `/state`'s randomness. No answer yet (window moved on, validator busy, network) is null: asked again next tick.
+ * A validator that serves no proof at all (an older node) is said once, and its windows are mined unverified.
+ */
+export function beaconWindowCheck(baseUrl: string, profile: Profile, log: (line: string) => void, name: string): (state: GrpoBatchState) => Promise<WindowCheck | null> {
+  let unserved = false;
+  return async (state) => {
+    const r = await fetchWindowBeacon(baseUrl).catch(() => null);
+    if (r === null) return null;
+    const body = r.body as { window_n?: unknown; detail?: unknown } | null;
+    if (r.status === 404 && (body === null || body.detail === undefined)) {
+      if (!unserved) log(`${name}: the validator serves no beacon proof (/node/beacon); window randomness taken on trust`);
+      unserved = true;
+      return { ok: true };
+    }
+    if (r.status !== 200 || body?.window_n !== state.window_n) return null;
+    const c = verifyWindowBeacon(body, { window: state.window_n, randomness: state.randomness }, profile.drand);
+    if (c.ok) log(`${name}: window ${state.window_n} beacon verified (${c.beacon} round ${c.round}, BLS)`);
+    return c;
+  };
+}
+
+/** Seconds without an answer from the validator after which the miner stops. */
+const GONE_SECONDS = 15;
+
 const fmtStats = (s: WindowStats): string =>
   `window ${s.window}: submitted ${s.submitted}, accepted ${s.accepted}${Object.keys(s.rejected).length ? `, rejected ${Object.entries(s.rejected).map(([k, n]) => `${k} ${n}`).join(', ')}` : ''}`;
 
@@ -69,6 +104,7 @@ export async function minerCommand(opts: MinerCommandOptions): Promise<number> {
     const baseUrl = opts.validator.replace(/\/+$/, '');
     if (!/^https?:\/\/[^/]+/.test(baseUrl)) throw new ConfigError(`--validator ${JSON.stringify(opts.validator)} is not an http(s) URL`);
     const windows = intFlag(opts.windows, undefined, '--windows', 1, 1_000_000);
+    const groups = intFlag(opts.groups, undefined, '--groups', 1, 1000);
     const dataDir = resolve(process.cwd(), opts.data ?? './miner-data');
     await mkdir(dataDir, { recursive: true });
     const config = withEnvModules(opts.config ? await loadConfig(opts.config) : EMPTY_CONFIG, opts.env ?? []);
@@ -89,7 +125,7 @@ export async function minerCommand(opts: MinerCommandOptions): Promise<number> {
     const base = parts.environments.profile;
     const profile = info.collection_seconds === base.window.collectionSeconds && info.upload_grace_seconds === base.window.uploadGraceSeconds
       ? base : fastDevnetProfile(info.collection_seconds, info.upload_grace_seconds, base);
-    const uid = await registerMiner(baseUrl, signer, coldkey.ss58);
+    const uid = await registerMiner(baseUrl, signer, coldkey.ss58, name);
     log(`${name} ${signer.ss58} registered as uid ${uid} at ${baseUrl} (validator ${info.hotkey})`);
 
     // The starting checkpoint is verified like any later one (the base checkpoint, n = 0, too).
@@ -101,11 +137,24 @@ export async function minerCommand(opts: MinerCommandOptions): Promise<number> {
     miner = await startMiner({
       name, profile, envs: parts.environments.environments, baseUrl, validatorHotkey: info.hotkey, signer,
       selector: parts.selector, modelDir: c.dir, checkpointN: c.checkpointN, log,
+      archives: fetchArchives(baseUrl, info.hotkey), checkWindow: beaconWindowCheck(baseUrl, profile, log, name),
+      ...(groups !== undefined && { groupsPerWindow: groups }),
     });
     miner.start();
     let reported = 0;
+    let answered = Date.now();
+    let probed = 0;
     while (!stop.signal.aborted && (windows === undefined || miner.windows.length < windows)) {
       await new Promise((r) => setTimeout(r, 250));
+      if (Date.now() - probed >= 2000) {
+        // A validator that stopped (its last window done) ends the miner: it would wait for a window forever.
+        probed = Date.now();
+        if (await fetch(`${baseUrl}/node`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false)) answered = Date.now();
+        else if (Date.now() - answered > GONE_SECONDS * 1000) {
+          log(`${name}: the validator at ${baseUrl} has not answered for ${GONE_SECONDS} s: stopping after ${miner.windows.length} window(s)`);
+          break;
+        }
+      }
       while (reported < miner.windows.length - 1) {
         const s = miner.miner.windowStats(miner.windows[reported++]!);
         if (s) log(`${name}: ${fmtStats(s)}`);
@@ -119,7 +168,8 @@ export async function minerCommand(opts: MinerCommandOptions): Promise<number> {
     const stats = m.stats();
     for (const s of stats.slice(reported)) log(`${name}: ${fmtStats(s)}`);
     if (opts.report) {
-      await writeFile(opts.report, `${JSON.stringify({ name, hotkey: signer.ss58, validator: info.hotkey, windows: stats, reloads: m.reloads, refusals: m.refusals }, null, 2)}\n`);
+      const report = { name, hotkey: signer.ss58, validator: info.hotkey, selector: m.selector, windows: stats, reloads: m.reloads, refusals: m.refusals, refusedWindows: m.refusedWindows };
+      await writeFile(opts.report, `${JSON.stringify(report, null, 2)}\n`);
     }
     return 0;
   } catch (e) {

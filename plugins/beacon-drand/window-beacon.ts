@@ -1,0 +1,96 @@
+/**
+ * The window's beacon, checked by the miner (issue 12, item 6): a validator opens window N on beacon round R and
+ * serves `randomness = windowRandomness(sha256(signature_R), R)` at `/state`. A miner that copies that value on trust
+ * mines on whatever the validator chose; with the round's number and signature (`WindowBeaconProof`, served at
+ * `/node/beacon`) it checks, before mining, that
+ *
+ *   1. the beacon is the chain it expects: a `drand-quicknet` beacon must describe the miner's own quicknet chain
+ *      (hash, public key, period, genesis) and is verified under the miner's key, never the served one;
+ *      any other beacon (the devnet's `beacon-local`, a quicknet-format chain with the validator's own key) is verified
+ *      under the key it serves — a consistency check, not trust;
+ *   2. the round's BLS signature verifies (`verifyQuicknetBeacon`);
+ *   3. the window randomness at `/state` is the one derived from that round.
+ *
+ * A failure names its `BeaconErrorReason` (`malformed`, `wrong_chain`, `bad_signature`, `randomness_mismatch`) and
+ * a line a person can act on; the miner skips that window.
+ *
+ * @example
+ *   const proof = windowBeaconProof(drand, 1000);                 // validator side
+ *   verifyWindowBeacon(proof, { window: 3, randomness }, profile.drand); // miner side → { ok: true, round: 1000 }
+ */
+import { BeaconError, type Beacon, type BeaconErrorReason } from '../../core/interfaces/beacon.ts';
+import type { Profile } from '../../core/profile/index.ts';
+import { windowRandomness } from '../../core/protocol/randomness.ts';
+import { verifyQuicknetBeacon } from './verify.ts';
+
+/** The scheme every quicknet-format beacon uses (drand's name for it). */
+export const QUICKNET_SCHEME = 'bls-unchained-g1-rfc9380';
+
+/** A beacon that can say which chain it follows (`drandQuicknet` and `beaconLocal` both do). */
+export type ChainBeacon = Beacon & { readonly chain: Profile['drand'] };
+
+/** What `/node/beacon` serves: the round the open window's randomness came from, and the beacon's chain. */
+export interface WindowBeaconProof {
+  readonly window_n?: number;
+  /** The beacon plugin's name: `drand-quicknet`, `beacon-local`, … */
+  readonly beacon: string;
+  readonly round: number;
+  readonly signature: string;
+  /** drand's `/info` fields. */
+  readonly chain: { readonly hash: string; readonly public_key: string; readonly period: number; readonly genesis_time: number; readonly scheme: string };
+}
+
+export type WindowBeaconCheck =
+  | { readonly ok: true; readonly round: number; readonly beacon: string }
+  | { readonly ok: false; readonly reason: BeaconErrorReason; readonly message: string };
+
+const hasChain = (b: Beacon): b is ChainBeacon => typeof (b as Partial<ChainBeacon>).chain?.publicKey === 'string';
+
+/** The proof of round `round` of `beacon` (validator side; the beacon verifies what it returns). */
+export async function windowBeaconProof(beacon: Beacon, round: number): Promise<WindowBeaconProof> {
+  if (!hasChain(beacon)) throw new BeaconError('wrong_chain', `beacon ${beacon.name} does not describe its chain; miners cannot verify it`);
+  const b = await beacon.round(round);
+  const c = beacon.chain;
+  return {
+    beacon: beacon.name, round: b.round, signature: b.signature,
+    chain: { hash: c.chainHash.toLowerCase(), public_key: c.publicKey.toLowerCase(), period: c.periodSeconds, genesis_time: c.genesisTime, scheme: QUICKNET_SCHEME },
+  };
+}
+
+/**
+ * Checks `proof` against the window the miner is about to mine (`expected`: its number and `/state` randomness),
+ * with `trusted` the miner's own quicknet chain (its profile's `drand`). See the module comment for the order.
+ */
+export function verifyWindowBeacon(proof: unknown, expected: { readonly window: number; readonly randomness: string }, trusted: Profile['drand']): WindowBeaconCheck {
+  const fail = (reason: BeaconErrorReason, message: string): WindowBeaconCheck => ({ ok: false, reason, message: `window ${expected.window}: ${message}` });
+  const p = proof as Partial<WindowBeaconProof> | null;
+  const c = p?.chain;
+  if (typeof p !== 'object' || p === null || typeof p.beacon !== 'string' || typeof c !== 'object' || c === null || typeof c.public_key !== 'string') {
+    return fail('malformed', 'the validator\'s beacon proof is not { beacon, round, signature, chain: { hash, public_key, period, genesis_time } }');
+  }
+  if (c.scheme !== undefined && c.scheme !== QUICKNET_SCHEME) return fail('wrong_chain', `beacon scheme ${JSON.stringify(c.scheme)}, expected ${QUICKNET_SCHEME}`);
+  let key: Profile['drand'];
+  if (p.beacon === 'drand-quicknet') {
+    const mine = { hash: trusted.chainHash.toLowerCase(), public_key: trusted.publicKey.toLowerCase(), period: trusted.periodSeconds, genesis_time: trusted.genesisTime };
+    for (const [k, want] of Object.entries(mine)) {
+      const got = (c as Record<string, unknown>)[k];
+      if ((typeof got === 'string' ? got.toLowerCase() : got) !== want) {
+        return fail('wrong_chain', `the validator's drand beacon follows another chain (${k} ${JSON.stringify(got)}, this miner's quicknet has ${JSON.stringify(want)}); refusing its randomness`);
+      }
+    }
+    key = trusted;
+  } else {
+    key = { chainHash: String(c.hash), publicKey: c.public_key, periodSeconds: Number(c.period), genesisTime: Number(c.genesis_time), dst: trusted.dst };
+  }
+  let randomness: string;
+  try {
+    randomness = verifyQuicknetBeacon({ round: p.round as number, signature: p.signature as string }, key).randomness;
+  } catch (e) {
+    if (e instanceof BeaconError) return fail(e.reason, `${p.beacon} ${e.message}`);
+    throw e;
+  }
+  if (windowRandomness(randomness, p.round as number) !== expected.randomness.toLowerCase()) {
+    return fail('randomness_mismatch', `the randomness at /state is not derived from ${p.beacon} round ${p.round} (windowRandomness(sha256(signature), round)); the validator chose it some other way`);
+  }
+  return { ok: true, round: p.round as number, beacon: p.beacon };
+}
