@@ -50,6 +50,7 @@ program
   .option('--json', 'print the report as JSON')
   .option('--report <file>', 'also write the JSON report to a file')
   .option('--quiet', 'no live progress on stderr')
+  .option('--store <url>', "the validator's object store, passed to `reliquary validator --store` (fs:DIR or s3://bucket?endpoint=URL&region=R&prefix=P)")
   .option('--env <name>', 'arith (default) or code: env-code graded by the pyodide sandbox, on a tiny random Qwen3 (state in <data>/code-devnet)', 'arith')
   .option('--collection <s>', '--env code: collection seconds of a window (default 60)')
   .option('--seed <n>', '--env code: seed of the random model (default 15)')
@@ -75,6 +76,8 @@ program
   .option('--collection-seconds <s>', "collection phase length (default: the profile's)")
   .option('--model <dir>', 'initial checkpoint', resolve(ROOT, 'models/tiny-arith'))
   .option('--report <file>', 'write a JSON report: per-window results and per-miner hotkey, submitted, accepted, paid')
+  .option('--held-out', 'held-out pass@1 before the first window and after the last (in the report)')
+  .option('--linger', 'after the last window keep serving until SIGINT/SIGTERM (miners read their last verdicts), then write the report')
   .option('--quiet', 'no progress on stderr')
   .action(async (opts: ValidatorCommandOptions) => {
     process.exitCode = await validatorCommand(opts, ROOT);
@@ -88,7 +91,8 @@ program
   .option('--env <module>', 'add an environment plugin: a local path or a package name (repeatable)', collect, [])
   .option('--data <dir>', 'where the miner keeps its keys', './miner-data')
   .option('--windows <n>', 'exit after N windows (default: run until stopped)')
-  .option('--name <name>', 'name in the logs')
+  .option('--groups <n>', 'groups per window (default: the hotkey quota)')
+  .option('--name <name>', 'name in the logs (and in the validator\'s)')
   .option('--report <file>', 'write a JSON report of the windows mined')
   .option('--quiet', 'no progress on stderr')
   .action(async (opts: MinerCommandOptions) => {

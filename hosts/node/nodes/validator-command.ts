@@ -5,17 +5,21 @@
  * and the node routes (node-routes.ts: miners in other processes read `/node` and register themselves) on
  * 127.0.0.1:P, and runs windows until stopped (SIGINT/SIGTERM) or N windows. Progress on stderr: each window's
  * lines and a live collection line every few seconds. `--report FILE` writes JSON: the windows (core/validator's
- * `WindowReport`) and one row per miner `{ hotkey, submitted, accepted, won, paid }`.
+ * `WindowReport`), one row per miner `{ hotkey, name, submitted, accepted, won, paid }`, the last weights set on the
+ * local chain, and with `--held-out` the held-out pass@1 before the first window and after the last. `--linger`
+ * keeps serving after the last window until SIGINT/SIGTERM (the miners read their last verdicts), then evaluates and
+ * writes the report: how `reliquary devnet` runs it (hosts/node/devnet/processes.ts). Miner names in the window
+ * lines are those the miners registered with (`/node/register`); `--miners N` waits for N registrations.
  */
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { WindowReport } from '../../../core/validator/report.ts';
 import { fastDevnetProfile } from '../devnet/devnet.ts';
-import { formatWindow } from '../devnet/report.ts';
-import { startValidator, type ValidatorHost } from '../devnet/validator-host.ts';
+import { chainWeightsOf, formatWindow, type ChainWeights } from '../devnet/report.ts';
+import { startValidator, type HeldOutEval, type ValidatorHost } from '../devnet/validator-host.ts';
 import { assembleValidator } from './assemble.ts';
 import { ConfigError, EMPTY_CONFIG, loadConfig, withEnvModules } from './config.ts';
-import { nodeRoutes } from './node-routes.ts';
+import { nodeRoutes, type NodeRegistrations } from './node-routes.ts';
 import { dashboardFeed } from '../../../core/validator/dashboard.ts';
 import { browserRoutes } from '../../browser/serve.ts';
 
@@ -31,11 +35,17 @@ export interface ValidatorCommandOptions {
   miners?: string;
   /** Collection seconds (shorter windows for tests); default: the profile's. */
   collectionSeconds?: string;
+  /** Held-out pass@1 before the first window and after the last, in the report. */
+  heldOut?: boolean;
+  /** After the last window, keep serving until SIGINT/SIGTERM, then evaluate and write the report. */
+  linger?: boolean;
   quiet?: boolean;
 }
 
 export interface MinerRow {
   readonly hotkey: string;
+  /** The name it registered with (absent: it registered before this run). */
+  readonly name?: string;
   readonly submitted: number;
   readonly accepted: number;
   readonly won: number;
@@ -45,12 +55,20 @@ export interface MinerRow {
 
 export interface ValidatorRunReport {
   readonly validator: string;
+  /** Its uid on the local chain: the burn uid of its weights. */
+  readonly uid: number;
   readonly url: string;
   readonly profile: string;
+  /** Windows tombstoned at startup (their journal was unreadable). */
+  readonly recoveredTombstones: readonly number[];
   readonly environments: ValidatorHost['environments']['summary'];
   readonly environmentsDigest: string;
   readonly windows: readonly WindowReport[];
   readonly miners: readonly MinerRow[];
+  /** With `--held-out`. */
+  readonly heldOut: { readonly before: HeldOutEval; readonly after: HeldOutEval } | null;
+  /** The last `setWeights` record of the local chain. */
+  readonly chainWeights: ChainWeights | null;
   readonly seconds: number;
 }
 
@@ -63,7 +81,7 @@ export function intFlag(v: string | undefined, dflt: number | undefined, flag: s
 }
 
 /** Per-miner rows over the windows run: traffic counts plus winners and payouts. */
-export function minerRows(host: ValidatorHost, windows: readonly WindowReport[], exclude: string): MinerRow[] {
+export function minerRows(host: ValidatorHost, windows: readonly WindowReport[], exclude: string, names: ReadonlyMap<string, string> = new Map()): MinerRow[] {
   const rows = new Map<string, { submitted: number; accepted: number; won: number; paid: number; rejected: Record<string, number> }>();
   const row = (h: string) => {
     let r = rows.get(h);
@@ -80,7 +98,7 @@ export function minerRows(host: ValidatorHost, windows: readonly WindowReport[],
     for (const x of w.winners) row(x.hotkey).won++;
     for (const [h, p] of Object.entries(w.payouts)) if (h !== exclude) row(h).paid += p;
   }
-  return [...rows].filter(([h]) => h !== exclude).map(([hotkey, r]) => ({ hotkey, ...r, paid: Math.round(r.paid * 1e9) / 1e9 }));
+  return [...rows].filter(([h]) => h !== exclude).map(([hotkey, r]) => ({ hotkey, ...(names.has(hotkey) && { name: names.get(hotkey)! }), ...r, paid: Math.round(r.paid * 1e9) / 1e9 }));
 }
 
 /** Runs the validator; resolves to the exit code. */
@@ -89,9 +107,10 @@ export async function validatorCommand(opts: ValidatorCommandOptions, root: stri
   const log = opts.quiet ? () => {} : err;
   let host: ValidatorHost | null = null;
   const stop = new AbortController();
+  let lingering = false;
   const onSignal = (): void => {
     if (stop.signal.aborted) process.exit(130);
-    err('validator: stopping after this window (again to quit now)');
+    if (!lingering) err('validator: stopping after this window (again to quit now)');
     stop.abort();
   };
   process.on('SIGINT', onSignal);
@@ -107,37 +126,56 @@ export async function validatorCommand(opts: ValidatorCommandOptions, root: stri
     const base = collection === undefined ? parts.baseProfile : fastDevnetProfile(collection, Math.min(parts.baseProfile.window.uploadGraceSeconds, 3), parts.baseProfile);
     const started = Date.now();
     const feed = dashboardFeed();
+    const registered: NodeRegistrations = new Map();
     host = await startValidator({
       profile: base, envs: parts.environments.environments, store: parts.store, chain: parts.chain, beacon: parts.beacon,
       dataDir, modelDir: resolve(opts.model ?? resolve(root, 'models/tiny-arith')), port, log, progressEverySeconds: opts.quiet ? 0 : 2,
       onEvent: (e) => feed.observe(e),
       routes: (app, getHost) => {
-        nodeRoutes(app, getHost); // GET /node, POST /node/register
+        nodeRoutes(app, getHost, registered); // GET /node, POST /node/register, /node/archives, /node/beacon
         browserRoutes({ feed, host: getHost, env: parts.environments.summary[0]?.name })(app); // / (dashboard), /miner
       },
     });
     const h = host;
+    let before: HeldOutEval | null = null;
+    if (opts.heldOut) {
+      // Before the "serving" line, so miners that wait for it do not compete with the eval for the CPU.
+      log('validator: held-out pass@1 (before) …');
+      before = await h.evalHeldOut();
+      log(`held-out pass@1 before: ${before.passAt1.toFixed(3)} (${before.correct}/${before.problems}, ${before.seconds.toFixed(1)} s)`);
+    }
     err(`validator ${h.hotkey} serving ${h.url} (environments ${h.environments.summary.map((e) => e.name).join(', ')}, digest ${h.environments.digest.slice(0, 12)})`);
     err(`  dashboard: ${h.url}/   browser miner: ${h.url}/miner`);
     err(`  join with: reliquary miner --validator ${h.url}`);
     if (waitMiners > 0) {
       log(`validator: waiting for ${waitMiners} miner(s) to register …`);
       for (;;) {
-        const n = (await h.chain.registry()).neurons.filter((x) => x.hotkey !== h.hotkey).length;
-        if (n >= waitMiners || stop.signal.aborted) break;
+        if (registered.size >= waitMiners || stop.signal.aborted) break;
         await new Promise((r) => setTimeout(r, 250));
       }
     }
     const done: WindowReport[] = [];
-    const names = new Map<string, string>();
     while (!stop.signal.aborted && (windows === undefined || done.length < windows)) {
       const w = await h.runWindow();
       done.push(w);
-      if (!opts.quiet) for (const line of formatWindow(w, names)) err(line);
+      if (!opts.quiet) for (const line of formatWindow(w, registered)) err(line);
+    }
+    if (opts.linger && !stop.signal.aborted) {
+      lingering = true;
+      err(`validator: ${done.length} windows done; serving until stopped (SIGINT/SIGTERM)`);
+      await new Promise((r) => stop.signal.addEventListener('abort', r, { once: true }));
+    }
+    let after: HeldOutEval | null = null;
+    if (before) {
+      log('validator: held-out pass@1 (after) …');
+      after = await h.evalHeldOut();
+      log(`held-out pass@1 after: ${after.passAt1.toFixed(3)} (${after.correct}/${after.problems}, ${after.seconds.toFixed(1)} s)`);
     }
     const report: ValidatorRunReport = {
-      validator: h.hotkey, url: h.url, profile: h.profile.id, environments: h.environments.summary, environmentsDigest: h.environments.digest,
-      windows: done, miners: minerRows(h, done, h.hotkey), seconds: (Date.now() - started) / 1000,
+      validator: h.hotkey, uid: h.uid, url: h.url, profile: h.profile.id, recoveredTombstones: h.recoveredTombstones,
+      environments: h.environments.summary, environmentsDigest: h.environments.digest,
+      windows: done, miners: minerRows(h, done, h.hotkey, registered), heldOut: before && after && { before, after },
+      chainWeights: await chainWeightsOf(h, done), seconds: (Date.now() - started) / 1000,
     };
     if (opts.report) await writeFile(opts.report, `${JSON.stringify(report, null, 2)}\n`);
     return done.some((w) => w.status === 'completed') || done.length === 0 ? 0 : 1;
