@@ -10,12 +10,16 @@
  *   rewards            every rollout re-graded by its environment equals the validator's reward
  *   proof              the window's announced checkpoint is the replayed one; every proved group re-proved on it
  *                      (proveGroup with the window's randomness, seal randomness and hotkeys) gives the archived verdict
- *   batch              every trained rollout is a signed, bundled rollout with its recorded reward
- *   train-step         the GRPO step replayed on the batch reproduces the signed step line (applied, loss, grad norm)
+ *   pi-old             that proof forward's log-probs of every completion token equal the bundle's recomputed π_old:
+ *                      bit for bit by default (same WASM reference as the validator: deterministic), or within
+ *                      `piOldTolerance` when the audit runs on another backend (pi-old.ts)
+ *   batch              every trained rollout is a signed, bundled rollout with its recorded reward and π_old
+ *   train-step         the GRPO step replayed on the batch, on its stored π_old, reproduces the signed step line
+ *                      (applied, loss, grad norm)
  *   checkpoint         the replayed trainer's checkpoint hashes to the published revision, bit for bit (and the
  *                      published weights file, when readable, to the same)
  *   manifest           per publish: both manifest signatures, parent = the previous checkpoint (the base for n = 1),
- *                      the signed bundle list = the bundles trained since the parent
+ *                      no checkpoint number skipped, the signed bundle list = the bundles trained since the parent
  *
  * Training is replayed from the base model through every trained window up to the range's end (the replay needs
  * the whole chain); the proof, rewards and signature checks run for the windows in the range.
@@ -38,10 +42,11 @@ import { proveGroup } from '../validator/prover.ts';
 import { checkpointRevision } from '../validator/publish.ts';
 import { readWindowBundle, parseBundleKey, type WindowBundle } from './bundle.ts';
 import { batchFailures, type KnownGroups, learnGroups, minerSignatureFailures, parseGroupBody, proverGroupOf, registrationFailures, rewardFailures } from './checks.ts';
-import { readCustodyManifests, verifyCustody } from './custody.ts';
+import { readCustodyManifests, verifyCustody, type CustodyManifest } from './custody.ts';
+import { piOldMismatch, type PiOldTolerance } from './pi-old.ts';
 import { memoryCheckpointFs } from './mem-fs.ts';
 
-export const AUDIT_CHECKS = ['archive-signature', 'bundle-hash', 'bundle-header', 'miner-signatures', 'registration', 'rewards', 'proof', 'batch', 'train-step', 'checkpoint', 'manifest'] as const;
+export const AUDIT_CHECKS = ['archive-signature', 'bundle-hash', 'bundle-header', 'miner-signatures', 'registration', 'rewards', 'proof', 'pi-old', 'batch', 'train-step', 'checkpoint', 'manifest'] as const;
 export type AuditCheck = (typeof AUDIT_CHECKS)[number];
 
 export interface AuditLine {
@@ -79,6 +84,9 @@ export interface AuditInput {
   readonly to?: number;
   /** Where the published checkpoint files can be read (their `repo_id` paths), for the file hash. */
   readonly checkpointFs?: CheckpointFs;
+  /** How the re-derived π_old must match the bundle's: 'exact' (default; the leader's backend, see pi-old.ts) or a
+   * per-token bound (another backend: the profile's `proof.logprobMaxAbs`). */
+  readonly piOldTolerance?: PiOldTolerance;
   readonly onLine?: (l: AuditLine) => void;
 }
 
@@ -109,114 +117,184 @@ async function readArchives(store: ObjectStore, validator: string): Promise<Map<
 
 const list = (xs: readonly string[], max = 3): string => `${xs.slice(0, max).join('; ')}${xs.length > max ? `; … ${xs.length - max} more` : ''}`;
 
-/** Audits a validator's windows (see the file header). */
-export async function auditValidator(i: AuditInput): Promise<AuditResult> {
-  const { store, profile, validator } = i;
-  const lines: AuditLine[] = [];
-  const verdicts = new Map<number, GroupVerdict[]>();
-  const emit = (window: number, check: AuditCheck, bad: readonly string[], okDetail: string): void => {
-    const l = { window, check, ok: bad.length === 0, detail: bad.length === 0 ? okDetail : list(bad) };
-    lines.push(l);
-    i.onLine?.(l);
-  };
-  const archives = await readArchives(store, validator);
-  const all = [...archives.keys()].sort((a, b) => a - b).filter((w) => w <= (i.to ?? Infinity));
-  const inRange = (w: number): boolean => w >= (i.from ?? -Infinity);
-  const registry = await i.chain.registry();
-  let block: number | null = null;
+/** A window's archive as read from the store (a string: why it does not parse). */
+export async function readArchive(store: ObjectStore, validator: string, w: number): Promise<WindowArchive | string | null> {
+  const bytes = await store.get(archiveKey(validator, w));
+  if (bytes === null) return null;
   try {
-    block = await i.chain.currentBlock();
-  } catch {
-    block = null;
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as WindowArchive;
+  } catch (e) {
+    return `archive does not parse: ${e instanceof Error ? e.message : String(e)}`;
   }
-  const registered = new Set(registry.neurons.map((n) => n.hotkey));
-  const trainer: Trainer = createTrainer(i.backend, i.base, profile, null);
-  const memFs = memoryCheckpointFs();
-  let published = i.baseRevision;
-  const revisionByWindow = new Map<number, string>();
-  const bundleByWindow = new Map<number, string>();
-  const trainedWindows = new Set<number>();
-  const known: KnownGroups = new Map();
-  try {
-    for (const w of all) {
-      const a = archives.get(w)!;
-      const report = inRange(w);
-      if (typeof a === 'string') {
-        if (report) emit(w, 'archive-signature', [a], '');
-        continue;
-      }
-      const sig = verifyArchive(a, validator);
-      if (report) emit(w, 'archive-signature', sig.ok ? [] : [sig.error], `signed by ${validator.slice(0, 12)}…`);
-      if (a.window_status !== 'completed') continue;
-      if (!a.replay) {
-        if (report) emit(w, 'bundle-hash', ['the archive names no replay bundle (written by a node without issue 16)'], '');
-        continue;
-      }
-      const got = await readWindowBundle(store, a.replay.bundle_key);
-      const keyDigest = parseBundleKey(a.replay.bundle_key)?.sha256;
-      const hashBad = got === null ? [`bundle ${a.replay.bundle_key} is missing`]
-        : [got.sha256 !== a.replay.bundle_sha256 ? `bundle bytes hash to ${got.sha256.slice(0, 16)}…, the signed archive says ${a.replay.bundle_sha256.slice(0, 16)}…` : '',
-          keyDigest !== a.replay.bundle_sha256 ? 'bundle key is not its signed digest' : ''].filter(Boolean);
-      if (report) emit(w, 'bundle-hash', hashBad, `sha256 ${a.replay.bundle_sha256.slice(0, 16)}… re-hashed`);
-      const b: WindowBundle | null = got?.bundle ?? null;
-      if (!b) continue;
-      bundleByWindow.set(w, a.replay.bundle_sha256); // the signed link; the bytes are the bundle-hash check's
-      const header = [
-        b.window !== w ? `window ${b.window}` : '', b.randomness !== a.randomness ? 'randomness' : '', b.seal_randomness !== a.seal_randomness ? 'seal randomness' : '',
-        b.checkpoint_revision !== a.checkpoint_revision ? 'checkpoint revision' : '', b.validator_hotkey !== validator ? 'validator hotkey' : '',
-      ].filter(Boolean).map((f) => `bundle ${f} differs from the archive's`);
-      if (report) emit(w, 'bundle-header', header, 'window, randomness, seal randomness, checkpoint match');
-      learnGroups(b, profile, known);
-      if (report) {
-        emit(w, 'miner-signatures', minerSignatureFailures(b, profile), `${b.groups.length} group(s): precommit, envelope, commit signatures and token hashes verify`);
-        emit(w, 'registration', registrationFailures(b, registered), `${new Set(b.groups.map((g) => g.hotkey)).size} hotkey(s) registered${block !== null ? ` (block ${block})` : ''}`);
-        emit(w, 'rewards', await rewardFailures(b, profile, i.envs, (ids) => i.tokenizer.decode(ids)), `${b.groups.reduce((s, g) => s + g.rewards.length, 0)} rollout(s) re-graded`);
-        const v = await reprove(a, b, i, trainer, published);
-        verdicts.set(w, v.verdicts);
-        emit(w, 'proof', v.bad, `${v.verdicts.length} group(s) re-proved on ${published.slice(0, 12)}, verdicts agree`);
-      }
-      emit(w, 'batch', batchFailures(b, known), b.batch ? `${b.batch.envs.reduce((s, e) => s + e.groups.length, 0)} trained group(s) are signed groups, rewards as recorded` : 'no batch');
-      const t = b.train;
-      if (t?.step) {
-        trainedWindows.add(w);
-        const bad: string[] = [];
-        if (t.parent_revision !== published) bad.push(`parent ${t.parent_revision.slice(0, 12)} is not the replayed checkpoint ${published.slice(0, 12)}`);
-        if (!b.batch) bad.push('a step without a batch');
-        else {
-          const s = await trainStep(trainer, loadBatch(b.batch), { window: w });
-          if (s.applied !== t.step.applied || s.loss !== t.step.loss || s.gradNorm !== t.step.gradNorm || s.step !== t.step.step) {
-            bad.push(`replayed step ${s.step} applied=${s.applied} loss=${s.loss} gradNorm=${s.gradNorm}; signed step ${t.step.step} applied=${t.step.applied} loss=${t.step.loss} gradNorm=${t.step.gradNorm}`);
-          }
-        }
-        emit(w, 'train-step', bad, `step ${t.step.step} replayed bit for bit (loss ${t.step.loss})`);
-      }
-      if (a.replay.result_revision !== null) {
-        const dir = `ckpt-${a.replay.result_checkpoint_n}`;
-        await saveTrainerCheckpoint(memFs, dir, trainer);
-        const rev = await checkpointRevision(memFs, dir);
-        memFs.drop(dir);
-        const bad = rev !== a.replay.result_revision ? [`replayed checkpoint hashes to ${rev}, the archive signs ${a.replay.result_revision}`] : [];
-        published = rev;
-        revisionByWindow.set(w, rev);
-        emit(w, 'checkpoint', bad, `checkpoint ${a.replay.result_checkpoint_n} = ${rev} re-derived bit for bit`);
-      }
-    }
-    await auditManifests(i, revisionByWindow, bundleByWindow, trainedWindows, emit);
-  } finally {
-    disposeTrainer(trainer);
-  }
-  const windows = [...new Set(lines.map((l) => l.window))];
-  return { ok: lines.every((l) => l.ok), lines, windows, verdicts, block };
 }
 
-/** Re-proves every proved candidate of the window on the replayed checkpoint and compares with the archived verdict. */
-async function reprove(a: WindowArchive, b: WindowBundle, i: AuditInput, trainer: Trainer, published: string): Promise<{ bad: string[]; verdicts: GroupVerdict[] }> {
+/**
+ * The audit's replay state, fed one archived window at a time in window order (`auditValidator` over a store's
+ * archives; the follower node as the leader's windows appear): the trainer replayed from the base model, the
+ * replayed revision, the signed groups seen so far and the custody chain verified so far.
+ */
+export class AuditReplay {
+  readonly lines: AuditLine[] = [];
+  readonly verdicts = new Map<number, GroupVerdict[]>();
+  block: number | null = null;
+  private readonly trainer: Trainer;
+  private readonly memFs = memoryCheckpointFs();
+  private registered = new Set<string>();
+  private published: string;
+  private readonly revisionByWindow = new Map<number, string>();
+  private readonly bundleByWindow = new Map<number, string>();
+  private readonly trainedWindows = new Set<number>();
+  private readonly known: KnownGroups = new Map();
+  private manifestsDone = 0;
+  private prev = { revision: '', n: 0, window: -1 };
+
+  private constructor(private readonly i: AuditInput) {
+    this.trainer = createTrainer(i.backend, i.base, i.profile, null);
+    this.published = i.baseRevision;
+    this.prev = { revision: i.baseRevision, n: 0, window: -1 };
+  }
+
+  /** A replay at the base model, with the chain's registry read. */
+  static async open(i: AuditInput): Promise<AuditReplay> {
+    const r = new AuditReplay(i);
+    try {
+      await r.readRegistry();
+    } catch (e) {
+      r.close();
+      throw e;
+    }
+    return r;
+  }
+
+  private async readRegistry(): Promise<void> {
+    this.registered = new Set((await this.i.chain.registry()).neurons.map((n) => n.hotkey));
+    try {
+      this.block = await this.i.chain.currentBlock();
+    } catch {
+      this.block = null;
+    }
+  }
+
+  get ok(): boolean {
+    return this.lines.every((l) => l.ok);
+  }
+
+  private emit(window: number, check: AuditCheck, bad: readonly string[], okDetail: string): void {
+    const l = { window, check, ok: bad.length === 0, detail: bad.length === 0 ? okDetail : list(bad) };
+    this.lines.push(l);
+    this.i.onLine?.(l);
+  }
+
+  /** Replays window `w` (after every earlier archived window); `report`: run and report the per-window checks. */
+  async window(w: number, a: WindowArchive | string, report = true): Promise<void> {
+    const { i, trainer, memFs } = this;
+    const { store, profile, validator } = i;
+    const emit = this.emit.bind(this);
+    if (typeof a === 'string') {
+      if (report) emit(w, 'archive-signature', [a], '');
+      return;
+    }
+    const sig = verifyArchive(a, validator);
+    if (report) emit(w, 'archive-signature', sig.ok ? [] : [sig.error], `signed by ${validator.slice(0, 12)}…`);
+    if (a.window_status !== 'completed') return;
+    if (!a.replay) {
+      if (report) emit(w, 'bundle-hash', ['the archive names no replay bundle (written by a node without issue 16)'], '');
+      return;
+    }
+    const got = await readWindowBundle(store, a.replay.bundle_key);
+    const keyDigest = parseBundleKey(a.replay.bundle_key)?.sha256;
+    const hashBad = got === null ? [`bundle ${a.replay.bundle_key} is missing`]
+      : [got.sha256 !== a.replay.bundle_sha256 ? `bundle bytes hash to ${got.sha256.slice(0, 16)}…, the signed archive says ${a.replay.bundle_sha256.slice(0, 16)}…` : '',
+        keyDigest !== a.replay.bundle_sha256 ? 'bundle key is not its signed digest' : ''].filter(Boolean);
+    if (report) emit(w, 'bundle-hash', hashBad, `sha256 ${a.replay.bundle_sha256.slice(0, 16)}… re-hashed`);
+    const b: WindowBundle | null = got?.bundle ?? null;
+    if (!b) return;
+    this.bundleByWindow.set(w, a.replay.bundle_sha256); // the signed link; the bytes are the bundle-hash check's
+    const header = [
+      b.window !== w ? `window ${b.window}` : '', b.randomness !== a.randomness ? 'randomness' : '', b.seal_randomness !== a.seal_randomness ? 'seal randomness' : '',
+      b.checkpoint_revision !== a.checkpoint_revision ? 'checkpoint revision' : '', b.validator_hotkey !== validator ? 'validator hotkey' : '',
+    ].filter(Boolean).map((f) => `bundle ${f} differs from the archive's`);
+    if (report) emit(w, 'bundle-header', header, 'window, randomness, seal randomness, checkpoint match');
+    learnGroups(b, profile, this.known);
+    if (report) {
+      emit(w, 'miner-signatures', minerSignatureFailures(b, profile), `${b.groups.length} group(s): precommit, envelope, commit signatures and token hashes verify`);
+      if (registrationFailures(b, this.registered).length) await this.readRegistry(); // a miner may have registered since
+      emit(w, 'registration', registrationFailures(b, this.registered), `${new Set(b.groups.map((g) => g.hotkey)).size} hotkey(s) registered${this.block !== null ? ` (block ${this.block})` : ''}`);
+      emit(w, 'rewards', await rewardFailures(b, profile, i.envs, (ids) => i.tokenizer.decode(ids)), `${b.groups.reduce((s, g) => s + g.rewards.length, 0)} rollout(s) re-graded`);
+      const v = await reprove(a, b, i, trainer, this.published);
+      this.verdicts.set(w, v.verdicts);
+      emit(w, 'proof', v.bad, `${v.verdicts.length} group(s) re-proved on ${this.published.slice(0, 12)}, verdicts agree`);
+      const tol = i.piOldTolerance ?? 'exact';
+      emit(w, 'pi-old', v.piOldBad, `${v.piOldRollouts} rollout(s): stored π_old = the re-derived proof forward${tol === 'exact' ? ', bit for bit' : ` within ${tol}`}`);
+    }
+    emit(w, 'batch', batchFailures(b, this.known), b.batch ? `${b.batch.envs.reduce((s, e) => s + e.groups.length, 0)} trained group(s) are signed groups, rewards and π_old as recorded` : 'no batch');
+    const t = b.train;
+    if (t?.step) {
+      this.trainedWindows.add(w);
+      const bad: string[] = [];
+      if (t.parent_revision !== this.published) bad.push(`parent ${t.parent_revision.slice(0, 12)} is not the replayed checkpoint ${this.published.slice(0, 12)}`);
+      if (!b.batch) bad.push('a step without a batch');
+      else {
+        const s = await trainStep(trainer, loadBatch(b.batch), { window: w }); // on the stored π_old
+        if (s.applied !== t.step.applied || s.loss !== t.step.loss || s.gradNorm !== t.step.gradNorm || s.step !== t.step.step) {
+          bad.push(`replayed step ${s.step} applied=${s.applied} loss=${s.loss} gradNorm=${s.gradNorm}; signed step ${t.step.step} applied=${t.step.applied} loss=${t.step.loss} gradNorm=${t.step.gradNorm}`);
+        }
+      }
+      emit(w, 'train-step', bad, `step ${t.step.step} replayed bit for bit on the stored π_old (loss ${t.step.loss})`);
+    }
+    if (a.replay.result_revision !== null) {
+      const dir = `ckpt-${a.replay.result_checkpoint_n}`;
+      await saveTrainerCheckpoint(memFs, dir, trainer);
+      const rev = await checkpointRevision(memFs, dir);
+      memFs.drop(dir);
+      const bad = rev !== a.replay.result_revision ? [`replayed checkpoint hashes to ${rev}, the archive signs ${a.replay.result_revision}`] : [];
+      this.published = rev;
+      this.revisionByWindow.set(w, rev);
+      emit(w, 'checkpoint', bad, `checkpoint ${a.replay.result_checkpoint_n} = ${rev} re-derived bit for bit`);
+    }
+  }
+
+  /** Verifies the custody manifests published for windows ≤ `upTo` not verified yet (see `auditManifests`). */
+  async manifests(upTo: number): Promise<void> {
+    const all = await readCustodyManifests(this.i.store, this.i.validator);
+    const todo = all.slice(this.manifestsDone).filter((m) => (m.window ?? -1) <= upTo);
+    this.prev = await auditManifests(this.i, todo, this.prev, this.revisionByWindow, this.bundleByWindow, this.trainedWindows, this.emit.bind(this));
+    this.manifestsDone += todo.length;
+  }
+
+  /** Frees the replayed trainer. */
+  close(): void {
+    disposeTrainer(this.trainer);
+  }
+}
+
+/** Audits a validator's windows (see the file header). */
+export async function auditValidator(i: AuditInput): Promise<AuditResult> {
+  const archives = await readArchives(i.store, i.validator);
+  const all = [...archives.keys()].sort((a, b) => a - b).filter((w) => w <= (i.to ?? Infinity));
+  const r = await AuditReplay.open(i);
+  try {
+    for (const w of all) await r.window(w, archives.get(w)!, w >= (i.from ?? -Infinity));
+    await r.manifests(i.to ?? Infinity);
+  } finally {
+    r.close();
+  }
+  const windows = [...new Set(r.lines.map((l) => l.window))];
+  return { ok: r.ok, lines: r.lines, windows, verdicts: r.verdicts, block: r.block };
+}
+
+/** Re-proves every proved candidate of the window on the replayed checkpoint: the verdicts against the archived ones,
+ * and the re-derived π_old against the bundle's (bitwise, or within `piOldTolerance`; pi-old.ts). */
+async function reprove(a: WindowArchive, b: WindowBundle, i: AuditInput, trainer: Trainer, published: string): Promise<{ bad: string[]; verdicts: GroupVerdict[]; piOldBad: string[]; piOldRollouts: number }> {
   const bad: string[] = [];
+  const piOldBad: string[] = [];
+  let piOldRollouts = 0;
   const verdicts: GroupVerdict[] = [];
   if (a.checkpoint_revision !== published) bad.push(`the window announced ${a.checkpoint_revision.slice(0, 12)}, the replayed checkpoint is ${published.slice(0, 12)}`);
   const byId = new Map(b.groups.map((g) => [g.id, g]));
   const model = new Qwen3Model(trainer.be, trainer.cfg, trainer.published);
   const decodeToken = (id: number): string => i.tokenizer.decode([id]);
+  const tol = i.piOldTolerance ?? 'exact';
   for (const [env, auction] of Object.entries(a.difficulty_auction)) {
     for (const c of auction.candidates) {
       if (!c.proof_attempted) continue;
@@ -226,29 +304,41 @@ async function reprove(a: WindowArchive, b: WindowBundle, i: AuditInput, trainer
         continue;
       }
       const p = parseGroupBody(g, i.profile, b.randomness);
+      let piOld: readonly Float32Array[] | null = null;
       const rej = p.ok
-        ? await proveGroup(proverGroupOf(env, p.sub), { model, profile: i.profile, randomness: a.randomness, sealRandomness: a.seal_randomness, checkpointHash: a.checkpoint_revision, decodeToken })
+        ? await proveGroup(proverGroupOf(env, p.sub), { model, profile: i.profile, randomness: a.randomness, sealRandomness: a.seal_randomness, checkpointHash: a.checkpoint_revision, decodeToken }, (lp) => (piOld = lp))
         : { reason: 'BAD_SIGNATURE', message: p.error };
       const replayed = rej === null;
       verdicts.push({ id: c.id, env, hotkey: c.hotkey, leader: c.proof_passed === true, replayed, reason: rej?.reason ?? null });
       if (replayed !== (c.proof_passed === true)) {
         bad.push(`group ${c.id.slice(0, 10)} (${c.hotkey.slice(0, 10)}): archived ${c.proof_passed ? 'pass' : 'fail'}, re-proved ${replayed ? 'pass' : `fail ${rej!.reason}`}`);
       }
+      const recomputed = piOld as readonly Float32Array[] | null;
+      if (recomputed === null) continue; // no forward ran (a body that does not authenticate): miner-signatures names it
+      if (!Array.isArray(g.pi_old) || g.pi_old.length !== recomputed.length) {
+        piOldBad.push(`group ${c.id.slice(0, 10)}: the bundle carries no recomputed π_old for its ${recomputed.length} rollout(s)`);
+        continue;
+      }
+      for (const [m, lp] of recomputed.entries()) {
+        piOldRollouts++;
+        const why = piOldMismatch(lp, g.pi_old[m], tol);
+        if (why) piOldBad.push(`group ${c.id.slice(0, 10)} rollout ${m}: ${why}`);
+      }
     }
   }
-  return { bad, verdicts };
+  return { bad, verdicts, piOldBad, piOldRollouts };
 }
 
-/** The custody chain: signatures, parent links back to the base, bundle lists = bundles trained since the parent. */
+type Link = { revision: string; n: number; window: number };
+
+/** The custody chain from `prev` on: signatures, parent links back to the base, bundle lists = bundles trained since
+ * the parent, revisions = the replayed ones. Returns the last link verified. */
 async function auditManifests(
-  i: AuditInput, revisionByWindow: ReadonlyMap<number, string>, bundleByWindow: ReadonlyMap<number, string>,
+  i: AuditInput, manifests: readonly CustodyManifest[], prev: Link, revisionByWindow: ReadonlyMap<number, string>, bundleByWindow: ReadonlyMap<number, string>,
   trained: ReadonlySet<number>, emit: (w: number, c: AuditCheck, bad: readonly string[], ok: string) => void,
-): Promise<void> {
-  const manifests = await readCustodyManifests(i.store, i.validator);
-  let prev = { revision: i.baseRevision, n: 0, window: -1 };
+): Promise<Link> {
   for (const m of manifests) {
     const w = m.window ?? -1;
-    if (w > (i.to ?? Infinity)) break;
     const bad: string[] = [];
     const sig = verifyCustody(m, i.validator);
     if (sig) bad.push(sig);
@@ -260,6 +350,7 @@ async function auditManifests(
       for (const x of c.bundles) if (bundleByWindow.has(x.window) && bundleByWindow.get(x.window) !== x.sha256) bad.push(`window ${x.window}: signed bundle ${x.sha256.slice(0, 12)} is not the archived one`);
       for (const bw of want) if (!signed.has(bw)) bad.push(`window ${bw} trained since the parent but is not in the manifest`);
     }
+    if (m.checkpoint_n !== prev.n + 1) bad.push(`checkpoint ${m.checkpoint_n} follows checkpoint ${prev.n}: a manifest is missing`);
     const replayed = revisionByWindow.get(w);
     if (replayed !== undefined && replayed !== m.revision) bad.push(`manifest revision ${m.revision.slice(0, 12)} is not the replayed ${replayed.slice(0, 12)}`);
     if (i.checkpointFs && (await i.checkpointFs.exists(joinPath(m.repo_id, WEIGHTS_FILE)).catch(() => false))) {
@@ -270,4 +361,5 @@ async function auditManifests(
     emit(w, 'manifest', bad, `checkpoint ${m.checkpoint_n} ${m.revision.slice(0, 12)} ← ${prev.n} ${prev.revision.slice(0, 12)}, ${c?.bundles.length ?? 0} bundle(s) signed`);
     prev = { revision: m.revision, n: m.checkpoint_n, window: w };
   }
+  return prev;
 }

@@ -14,9 +14,13 @@
  *   train    the step's hyperparameters (the profile's grpo block), its RNG state (none: the GRPO step is
  *            deterministic), the parent checkpoint the trainer descended from and the step line it produced
  *
- * The recomputed π_old is not stored: it is a pure function of the tokens and the announced checkpoint, and the
- * audit recomputes it (the proof forward) and compares it with the claims. The archive's signed `replay` block names
- * the bundle's key and digest (archive.ts `withReplay`).
+ *   pi_old   per proved group, the validator's recomputed π_old: its proof forward's log-probability of every
+ *            completion token on the announced checkpoint, f32 little-endian in base64, one string per rollout
+ *            (pi-old.ts); the batch's rollouts carry the same bytes, which is what the step trained with
+ *
+ * The audit re-derives π_old with its own proof forward on the replayed checkpoint and compares it with these bytes,
+ * then replays the step on the stored values. The archive's signed `replay` block names the bundle's key and digest
+ * (archive.ts `withReplay`).
  *
  * @example
  *   const b = await writeWindowBundle(store, { validator, profile, archive, batch, train, journalPrefix });
@@ -32,7 +36,8 @@ import type { SubmissionPrecommitRequest } from '../protocol/wire.ts';
 import type { StoredBatch } from '../validator/progress.ts';
 import type { TrainLine } from '../validator/report.ts';
 
-export const BUNDLE_VERSION = 1;
+/** 2: groups carry the recomputed π_old. */
+export const BUNDLE_VERSION = 2;
 
 /** One journaled group, as bundled. */
 export interface BundleGroup {
@@ -47,8 +52,10 @@ export interface BundleGroup {
   readonly arrival_round: number;
   /** The signed precommit request. */
   readonly request: SubmissionPrecommitRequest;
-  /** The exact revealed bytes (UTF-8 JSON). */
+  /** The exact revealed bytes (UTF-8 JSON); the miner's claimed log-probs are its `token_logprobs`. */
   readonly body: string;
+  /** The validator's recomputed π_old per rollout (pi-old.ts encoding); null: the group was not proved. */
+  readonly pi_old: readonly string[] | null;
 }
 
 /** The training block of a bundle. */
@@ -104,6 +111,7 @@ export async function journalGroups(store: ObjectStore, journalPrefix: string): 
       g: {
         id: r.entry.id, env: r.entry.env, hotkey: r.entry.hotkey, prompt_idx: r.entry.promptIdx, merkle_root: r.entry.merkleRoot,
         rewards: r.entry.rewards, rollout_hashes: r.entry.rolloutHashes, arrival_round: r.receipt.arrival_round, request: r.receipt.request, body: r.body,
+        pi_old: null,
       },
     });
   }
@@ -115,6 +123,8 @@ export interface BundleInput {
   readonly profile: Profile;
   readonly archive: WindowArchive;
   readonly groups: readonly BundleGroup[];
+  /** The seal's recomputed π_old by group id (the progress record's). */
+  readonly piOld?: Readonly<Record<string, readonly string[]>>;
   readonly batch: StoredBatch | null;
   readonly train: BundleTrain | null;
 }
@@ -125,7 +135,7 @@ export function buildWindowBundle(i: BundleInput): WindowBundle {
   return {
     bundle_version: BUNDLE_VERSION, profile_id: i.profile.id, window: a.window_start, validator_hotkey: i.validator,
     randomness: a.randomness, seal_randomness: a.seal_randomness, checkpoint_revision: a.checkpoint_revision,
-    groups: i.groups, batch: i.batch, train: i.train,
+    groups: i.groups.map((g) => ({ ...g, pi_old: i.piOld?.[g.id] ?? g.pi_old })), batch: i.batch, train: i.train,
   };
 }
 

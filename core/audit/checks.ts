@@ -87,9 +87,9 @@ export async function rewardFailures(b: WindowBundle, profile: Profile, envs: Re
 }
 
 /** Signed groups by their rollout-hash sequence: the rewards and prompt lengths the validator recorded. */
-export type KnownGroups = Map<string, { readonly rewards: readonly number[]; readonly promptLens: readonly number[] }>;
+export type KnownGroups = Map<string, { readonly rewards: readonly number[]; readonly promptLens: readonly number[]; readonly piOld: readonly string[] | null }>;
 
-/** Every trained group is a bundled (signed) group, rollout for rollout: same tokens, prompt length and reward. */
+/** Every trained group is a bundled (signed) group, rollout for rollout: same tokens, prompt length, reward and π_old. */
 export function batchFailures(b: WindowBundle, known: KnownGroups): string[] {
   const bad: string[] = [];
   if (!b.batch) return bad;
@@ -103,6 +103,7 @@ export function batchFailures(b: WindowBundle, known: KnownGroups): string[] {
       for (const [ri, r] of g.entries()) {
         if (k.rewards[ri] !== r.reward) bad.push(`${e.name} group ${gi} rollout ${ri}: trained reward ${r.reward}, the group's is ${k.rewards[ri]}`);
         if (k.promptLens[ri] !== r.promptLen) bad.push(`${e.name} group ${gi} rollout ${ri}: prompt length ${r.promptLen}, signed ${k.promptLens[ri]}`);
+        if ((r.piOld ?? null) !== (k.piOld?.[ri] ?? null)) bad.push(`${e.name} group ${gi} rollout ${ri}: trained π_old is not the group's recomputed π_old`);
       }
     }
   }
@@ -114,6 +115,6 @@ export function learnGroups(b: WindowBundle, profile: Profile, known: KnownGroup
   for (const g of b.groups) {
     const p = parseGroupBody(g, profile, b.randomness);
     if (!p.ok) continue;
-    known.set(p.sub.rollouts.map((ro) => rolloutHash(ro.tokens)).join(','), { rewards: g.rewards, promptLens: p.sub.rollouts.map((ro) => ro.commit.rollout.prompt_length) });
+    known.set(p.sub.rollouts.map((ro) => rolloutHash(ro.tokens)).join(','), { rewards: g.rewards, promptLens: p.sub.rollouts.map((ro) => ro.commit.rollout.prompt_length), piOld: Array.isArray(g.pi_old) ? g.pi_old : null });
   }
 }

@@ -12,6 +12,7 @@
  *
  * @example
  *   const custody = custodyBlock(pub, parent, bundles, signer);  // into manifestOf(pub, signer, custody)
+ *   await restoredCustody(store, signer, current, keys.index, base, manifestOf(current, signer)); // after a restart
  *   verifyCustody(manifest, validatorSs58);                       // true | reason
  */
 import type { ObjectStore } from '../interfaces/store.ts';
@@ -74,6 +75,22 @@ export async function recordCustody(store: ObjectStore, signer: Signer, pub: Pub
   const m: CustodyManifest = { ...plain, window: pub.window, custody };
   await putJson(store, manifestRecordKey(signer.ss58, pub.checkpointN), m);
   return custody;
+}
+
+/**
+ * The custody block of an already published checkpoint, for the manifest a node announces after a restart: its
+ * stored, verifying record's; else (a crash between the publish and its custody record) rebuilt from the parent in
+ * the checkpoint index (`<index>ckpt-<n−1>.json`, the base for n = 1) and stored. Undefined for the base itself.
+ */
+export async function restoredCustody(
+  store: ObjectStore, signer: Signer, pub: PublishedCheckpoint, index: string, base: PublishedCheckpoint, plain: CheckpointManifest,
+): Promise<CustodyBlock | undefined> {
+  if (pub.checkpointN === 0) return undefined;
+  const m = await getJson<CustodyManifest>(store, manifestRecordKey(signer.ss58, pub.checkpointN));
+  if (m?.custody && m.revision === pub.revision && verifyCustody(m, signer.ss58) === null) return m.custody;
+  const parent = pub.checkpointN === 1 ? base : await getJson<PublishedCheckpoint>(store, `${index}ckpt-${pub.checkpointN - 1}.json`);
+  if (parent === null) throw new Error(`custody of checkpoint ${pub.checkpointN}: its parent ${pub.checkpointN - 1} is not in the checkpoint index`);
+  return recordCustody(store, signer, pub, parent, plain);
 }
 
 /** Every stored custody manifest of a validator, by checkpoint number. */

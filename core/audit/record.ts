@@ -37,7 +37,7 @@ export async function recordBundle(store: ObjectStore, i: RecordBundleInput): Pr
     ? { parent_revision: i.parent.revision, parent_checkpoint_n: i.parent.checkpointN, parent_window: i.parent.window, hyperparameters: i.profile.grpo, rng: null, step: rec.train }
     : null;
   const groups = await journalGroups(store, i.journalPrefix);
-  return putWindowBundle(store, buildWindowBundle({ validator: i.validator, profile: i.profile, archive: rec.archive, groups, batch: rec.batch, train }));
+  return putWindowBundle(store, buildWindowBundle({ validator: i.validator, profile: i.profile, archive: rec.archive, groups, batch: rec.batch, train, ...(rec.piOld ? { piOld: rec.piOld } : {}) }));
 }
 
 /** The archive to write for a window: with its re-signed `replay` block when a bundle was recorded, else as sealed. */

@@ -31,6 +31,7 @@ import type { WindowArchive } from '../market/archive.ts';
 import { hex, utf8 } from '../protocol/codec.ts';
 import { sha256 } from '../protocol/hash.ts';
 import type { StepEnvironment } from '../training/trainer.ts';
+import { decodePiOld, encodePiOld } from '../audit/pi-old.ts';
 import type { PublishedCheckpoint, TrainLine, WeightsLine, WindowReport } from './report.ts';
 
 export const PROGRESS_VERSION = 1;
@@ -42,11 +43,13 @@ export type Stage = (typeof STAGES)[number];
 /** `a` is at or past `b`. */
 export const reached = (a: Stage, b: Stage): boolean => STAGES.indexOf(a) >= STAGES.indexOf(b);
 
-/** One training rollout as stored (the trainer's `StepRollout` without π_old, which it recomputes). */
+/** One training rollout as stored (the trainer's `StepRollout`). */
 export interface StoredRollout {
   readonly tokens: readonly number[];
   readonly promptLen: number;
   readonly reward: number;
+  /** The seal's recomputed π_old (core/audit/pi-old.ts encoding); absent: the trainer recomputes it (§1.7 rung 2). */
+  readonly piOld?: string;
 }
 
 /** The training batch of a window, per environment in the profile's `environmentMix` order. */
@@ -70,6 +73,8 @@ export interface ProgressRecord {
   /** The training batch when the accumulator was ready at the seal, else null. */
   readonly batch: StoredBatch | null;
   readonly seal: SealFacts;
+  /** The proof forward's π_old of every group proved at the seal, by group id, one encoded rollout each (pi-old.ts). */
+  readonly piOld?: Readonly<Record<string, readonly string[]>>;
   /** From `trained` on: the step (null when none ran: no batch, or the durable cursor had passed the window). */
   readonly train: TrainLine | null;
   /** From `trained` on: the publish cadence asked for a publish after this window. */
@@ -127,20 +132,26 @@ export async function dropProgress(store: ObjectStore, validator: string, window
   await store.delete?.(progressKey(validator, window));
 }
 
-/** The stored form of a trainer batch. */
+/** The stored form of a trainer batch (π_old as the seal computed it: f32 bytes, pi-old.ts). */
 export function storeBatch(envs: readonly StepEnvironment[]): StoredBatch {
   return {
     envs: envs.map((e) => ({
       name: e.name, maxNewTokens: e.maxNewTokens,
-      groups: e.groups.map((g) => g.map((r) => ({ tokens: Array.from(r.tokens), promptLen: r.promptLen, reward: r.reward }))),
+      groups: e.groups.map((g) => g.map((r) => ({
+        tokens: Array.from(r.tokens), promptLen: r.promptLen, reward: r.reward,
+        ...(r.logpOld ? { piOld: encodePiOld(Float32Array.from(r.logpOld)) } : {}),
+      }))),
     })),
   };
 }
 
-/** The trainer batch of a stored one. */
+/** The trainer batch of a stored one; a π_old that does not decode is left out (the trainer then recomputes it). */
 export function loadBatch(b: StoredBatch): StepEnvironment[] {
   return b.envs.map((e) => ({
     name: e.name, maxNewTokens: e.maxNewTokens,
-    groups: e.groups.map((g) => g.map((r) => ({ tokens: Int32Array.from(r.tokens), promptLen: r.promptLen, reward: r.reward }))),
+    groups: e.groups.map((g) => g.map((r) => {
+      const logpOld = r.piOld === undefined ? null : decodePiOld(r.piOld, r.tokens.length - r.promptLen);
+      return { tokens: Int32Array.from(r.tokens), promptLen: r.promptLen, reward: r.reward, ...(logpOld ? { logpOld } : {}) };
+    })),
   }));
 }

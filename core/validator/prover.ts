@@ -80,14 +80,18 @@ export async function proofRecords(g: ProverGroup, c: ProverContext): Promise<Ro
   return out;
 }
 
-/** Proves one group: null when every check passes, else the first failure (reason code + actionable message). */
-export async function proveGroup(g: ProverGroup, c: ProverContext): Promise<Rejection | null> {
+/**
+ * Proves one group: null when every check passes, else the first failure (reason code + actionable message).
+ * `onForward` receives the proof forward's completion log-probs per rollout (the recomputed π_old), when it ran.
+ */
+export async function proveGroup(g: ProverGroup, c: ProverContext, onForward?: (piOld: readonly Float32Array[]) => void): Promise<Rejection | null> {
   let records: RolloutUnderCheck[];
   try {
     records = await proofRecords(g, c);
   } catch (e) {
     return reject(Reason.TOKEN_TAMPERED, `the proof forward refused the rollouts: ${e instanceof Error ? e.message : String(e)}`, 'rollouts');
   }
+  onForward?.(records.map((r) => Float32Array.from(r.proof.chosenLogprob))); // the forward's fp32 values, exactly
   return verifyRollouts(records, checkContextOf(g, c));
 }
 
@@ -103,10 +107,10 @@ export function groupOfEntry(entry: PoolEntry): ProverGroup {
   };
 }
 
-/** The seal's `prove` callback over a fixed window context. */
-export function createProver(c: ProverContext): (entry: PoolEntry) => Promise<ProofResult> {
+/** The seal's `prove` callback over a fixed window context; `onForward(id, π_old)` as in `proveGroup`. */
+export function createProver(c: ProverContext, onForward?: (id: string, piOld: readonly Float32Array[]) => void): (entry: PoolEntry) => Promise<ProofResult> {
   return async function prove(entry: PoolEntry): Promise<ProofResult> {
-    const bad = await proveGroup(groupOfEntry(entry), c);
+    const bad = await proveGroup(groupOfEntry(entry), c, onForward && ((lp) => onForward(entry.id, lp)));
     return bad ? { pass: false, reason: bad.reason, detail: bad.message } : { pass: true };
   };
 }

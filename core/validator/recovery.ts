@@ -8,6 +8,7 @@
  *   journal     the last activated window with neither archive nor seal resumes from its journal; a window whose
  *               journal is unreadable is tombstoned (one archive per activated window)
  *   cooldowns   snapshots + a gap replay of the archives, the unfinished windows' archives included
+ *   manifest    the published checkpoint is announced with its custody block (core/audit/custody.ts), as at its publish
  *
  * The accumulator restarts empty.
  *
@@ -25,7 +26,8 @@ import { utf8 } from '../protocol/codec.ts';
 import { readTrainerState } from '../training/state.ts';
 import { createTrainer, trainStep, type Trainer } from '../training/trainer.ts';
 import { loadBatch, readProgress, reached, type ProgressRecord } from './progress.ts';
-import { baseCheckpoint, defaultCheckpointKeys, readPublished, type CheckpointKeys } from './publish.ts';
+import { baseCheckpoint, defaultCheckpointKeys, manifestOf, readPublished, type CheckpointKeys } from './publish.ts';
+import { restoredCustody } from '../audit/custody.ts';
 import type { PublishedCheckpoint } from './report.ts';
 import { ValidatorNode, VALIDATOR_DEFAULTS, type ValidatorNodeDeps, type ValidatorNodeOptions } from './validator-node.ts';
 
@@ -91,6 +93,8 @@ export async function startValidatorNode(deps: ValidatorNodeDeps, options: Parti
   };
   const publishState: PublishState = { ...initialPublishState(current.checkpointN), trainedSinceLastPublish: trainedSince, everTrained: current.checkpointN > 0 || trainedSince > 0 };
   const node = new ValidatorNode(deps, o, { journal, keys, base, current, trainer, publishState, resume: plan.resume, unfinished, archives, market, nextWindow: plan.nextWindow });
+  // The manifest announced from now on carries its custody back to the base model, as the one announced at its publish did.
+  if (published) node.validator.setCheckpoint(manifestOf(published, signer, await restoredCustody(store, signer, published, keys.index, base, manifestOf(published, signer))));
   node.recovery = {
     tombstones: plan.tombstones.map((t) => t.window),
     resumed: plan.resume ? { window: plan.resume.activation.window, groups: plan.resume.groups.length } : null,

@@ -57,7 +57,8 @@ import type { Recovered, Recovery } from './recovery.ts';
 import { sealFacts, windowReport, type HeldOutEval, type PublishedCheckpoint, type TrainLine, type WindowReport } from './report.ts';
 import { submitWeights } from './weights.ts';
 import { recordBundle, replayableArchive } from '../audit/record.ts';
-import { recordCustody } from '../audit/custody.ts';
+import { recordCustody, restoredCustody } from '../audit/custody.ts';
+import { decodePiOld, encodePiOld } from '../audit/pi-old.ts';
 
 export interface ValidatorNodeDeps {
   readonly profile: Profile;
@@ -132,6 +133,8 @@ export class ValidatorNode {
   private readonly archived: Map<number, WindowArchive>;
   private lastEpoch: number | null = null;
   private killed = false;
+  /** The seal's recomputed π_old by group id (pi-old.ts encoding), kept while the group may be in the accumulator. */
+  private readonly piOld = new Map<string, readonly string[]>();
 
   constructor(private readonly deps: ValidatorNodeDeps, private readonly o: ValidatorNodeOptions, private readonly r: Recovered) {
     this.trainer = r.trainer;
@@ -230,8 +233,11 @@ export class ValidatorNode {
       transitions.push({ phase: 'publishing', at: at() });
     }
     const batch = r.status === 'completed' && r.trainReady ? storeBatch(this.trainingEnvs(r)) : null;
+    const proved = Object.fromEntries(Object.values(r.archive.difficulty_auction).flatMap((a) => a.candidates).filter((c) => this.piOld.has(c.id)).map((c) => [c.id, this.piOld.get(c.id)!]));
+    const keep = new Set(Object.values(r.state.accumulator.groups).flat().map((e) => e.id));
+    for (const id of [...this.piOld.keys()]) if (batch || !keep.has(id)) this.piOld.delete(id); // a trained batch empties the accumulator
     const rec: ProgressRecord = {
-      window, stage: 'sealed', status: r.status, archive: r.archive, batch, openedAt, train: null, publishDue: false, published: null, trainSeconds: 0, weights: null,
+      window, stage: 'sealed', status: r.status, archive: r.archive, batch, piOld: proved, openedAt, train: null, publishDue: false, published: null, trainSeconds: 0, weights: null,
       seal: sealFacts(r, { transitions, trigger, poolSize: pool, checkpointRevision: revision, sealRandomness, collect: collectEnd - openedAt, proof: clock() - collectEnd }),
     };
     await putProgress(this.deps.store, signer.ss58, rec);
@@ -278,7 +284,8 @@ export class ValidatorNode {
     try {
       const model = new Qwen3Model(t.be, t.cfg, weights);
       const decodeToken = (id: number): string => tokenizer.decode([id]);
-      return await v.seal({ prove: createProver({ model, profile, randomness, sealRandomness, checkpointHash: revision, decodeToken }), signer, sealRandomness });
+      const keep = (id: string, lp: readonly Float32Array[]): void => void this.piOld.set(id, lp.map(encodePiOld)); // π_old rung 1 (training.md §1.7)
+      return await v.seal({ prove: createProver({ model, profile, randomness, sealRandomness, checkpointHash: revision, decodeToken }, keep), signer, sealRandomness });
     } finally {
       if (loaded) disposeQwen3Weights(t.be, weights);
     }
@@ -292,7 +299,11 @@ export class ValidatorNode {
     return envOrder.map((name, i) => ({
       name,
       maxNewTokens: p.environments[name]!.maxNewTokens,
-      groups: batches[i]!.map((e) => e.submission.rollouts.map((ro, k) => ({ tokens: Int32Array.from(ro.tokens), promptLen: ro.commit.rollout.prompt_length, reward: e.rewards[k]! }))),
+      groups: batches[i]!.map((e) => e.submission.rollouts.map((ro, k) => {
+        const lp = this.piOld.get(e.id)?.[k];
+        const logpOld = lp === undefined ? null : decodePiOld(lp, ro.tokens.length - ro.commit.rollout.prompt_length);
+        return { tokens: Int32Array.from(ro.tokens), promptLen: ro.commit.rollout.prompt_length, reward: e.rewards[k]!, ...(logpOld ? { logpOld } : {}) };
+      })),
     }));
   }
 
@@ -335,7 +346,9 @@ export class ValidatorNode {
         pub = this.current.window === w ? this.current : await publishCheckpoint(this.deps.checkpoints, store, this.r.keys, this.trainer, this.current.checkpointN + 1, w, bench);
         this.publishState = afterPublish(this.publishState, true);
         this.current = pub;
-        const custody = parent === pub ? undefined : await recordCustody(store, signer, pub, parent, manifestOf(pub, signer));
+        const custody = parent === pub // published before a restart: its stored custody (rebuilt if the crash came first)
+          ? await restoredCustody(store, signer, pub, this.r.keys.index, this.r.base, manifestOf(pub, signer))
+          : await recordCustody(store, signer, pub, parent, manifestOf(pub, signer));
         v.setCheckpoint(manifestOf(pub, signer, custody));
       }
       rec = { ...rec, stage: 'published', published: pub, trainSeconds: rec.trainSeconds + clock() - t0 };

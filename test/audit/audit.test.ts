@@ -135,7 +135,7 @@ describe('reliquary audit', () => {
     const code = await auditCommand({ store: `fs:${devnet}`, model: MODEL, profile: PROFILE, out: (s) => lines.push(s), err: (s) => lines.push(s) });
     expect(lines.filter((l) => l.includes('FAIL'))).toEqual([]);
     expect(code).toBe(0);
-    for (const c of ['archive-signature', 'bundle-hash', 'miner-signatures', 'registration', 'rewards', 'proof', 'batch', 'train-step', 'checkpoint', 'manifest']) {
+    for (const c of ['archive-signature', 'bundle-hash', 'miner-signatures', 'registration', 'rewards', 'proof', 'pi-old', 'batch', 'train-step', 'checkpoint', 'manifest']) {
       expect(lines.some((l) => l.startsWith('window 1') && l.includes(c) && l.includes(' ok '))).toBe(true);
     }
     expect(lines.at(-1)).toMatch(/^audit PASSED: 2 window\(s\).* s\/window$/);
@@ -197,6 +197,58 @@ describe('reliquary audit', () => {
     expect(failed(r)).toEqual(expect.arrayContaining(['0:batch', '0:train-step']));
     expect(failed(r)).not.toContain('0:bundle-hash');
   }, 30_000);
+
+  it('the recomputed π_old is in the bundle (proved groups, f32 bytes) and is what the batch trained with', async () => {
+    const store = storeOf(devnet);
+    const a = await readArchive(store, 0);
+    const b = (await readWindowBundle(store, a.replay!.bundle_key))!.bundle!;
+    const proved = new Set(Object.values(a.difficulty_auction).flatMap((x) => x.candidates).filter((c) => c.proof_attempted).map((c) => c.id));
+    expect(proved.size).toBeGreaterThan(0);
+    for (const g of b.groups) {
+      if (!proved.has(g.id)) continue;
+      const body = JSON.parse(g.body);
+      expect(g.pi_old).toHaveLength(body.rollouts.length);
+      for (const [m, ro] of body.rollouts.entries()) expect(Buffer.from(g.pi_old![m]!, 'base64').length).toBe(4 * (ro.tokens.length - ro.commit.rollout.prompt_length));
+    }
+    const byHash = new Map(b.groups.map((g) => [g.rollout_hashes.join(','), g]));
+    const trained = b.batch!.envs.flatMap((e) => e.groups);
+    expect(trained.length).toBeGreaterThan(0);
+    for (const g of trained) expect(g.map((r) => r.piOld)).toEqual(byHash.get(g.map((r) => rolloutHash(r.tokens)).join(','))?.pi_old);
+  });
+
+  it('a flipped byte in the stored π_old: the pi-old check names group, rollout and token (in place: the bundle hash too)', async () => {
+    const flip = (s: string, at: number): string => {
+      const bytes = Buffer.from(s, 'base64');
+      bytes[at] = bytes[at]! ^ 0x01;
+      return bytes.toString('base64');
+    };
+    let id = '';
+    const mutate = (b: any): void => {
+      const g = b.groups.find((x: any) => Array.isArray(x.pi_old));
+      id = g.id;
+      g.pi_old[1] = flip(g.pi_old[1], 8); // token 2, lowest mantissa byte
+    };
+    let dir = await copy();
+    await tamperBundle(dir, 0, mutate, true);
+    let r = await audit(dir, { to: 0 });
+    expect(failed(r)).toContain('0:pi-old');
+    expect(failed(r)).not.toContain('0:bundle-hash');
+    expect(r.lines.find((l) => l.check === 'pi-old')!.detail).toMatch(new RegExp(`group ${id.slice(0, 10)} rollout 1: token 2: stored .*, recomputed .* \\(bitwise\\)`));
+    dir = await copy();
+    await tamperBundle(dir, 0, mutate, false);
+    r = await audit(dir, { to: 0 });
+    expect(failed(r)).toEqual(expect.arrayContaining(['0:bundle-hash', '0:pi-old']));
+
+    // the batch's copy (what the step trained with): the batch check and the replayed step
+    dir = await copy();
+    await tamperBundle(dir, 0, (b: any) => {
+      const ro = b.batch.envs[0].groups[0][0];
+      ro.piOld = flip(ro.piOld, 4 * (ro.tokens.length - ro.promptLen) - 1); // the last token's sign/exponent byte
+    }, true);
+    r = await audit(dir, { to: 0 });
+    expect(failed(r)).toEqual(expect.arrayContaining(['0:batch', '0:train-step']));
+    expect(r.lines.find((l) => l.check === 'batch')!.detail).toMatch(/trained π_old is not the group's recomputed π_old/);
+  }, 40_000);
 
   it('a checkpoint that is not the replay: a lying result revision and a flipped byte in the published weights', async () => {
     const dir = await copy();
