@@ -70,6 +70,7 @@ program
   .option('--config <file>', 'node config: JSON or a JS module listing plugins and options (docs/plugins.md)')
   .option('--env <module>', 'add an environment plugin: a local path or a package name (repeatable)', collect, [])
   .option('--data <dir>', 'durable state (store, chain, checkpoints); a rerun resumes it', './data')
+  .option('--store <spec>', 'the object store instead of <data>/store: fs:DIR or s3://bucket/prefix?endpoint=http://127.0.0.1:9000 (credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)')
   .option('--port <p>', 'HTTP port on 127.0.0.1 (0: any free port)', '8899')
   .option('--windows <n>', 'exit after N windows (default: run until stopped)')
   .option('--miners <n>', 'wait for N miners to register before the first window', '0')

@@ -4,7 +4,7 @@
  * replayed checkpoint, replay every GRPO step and re-derive every checkpoint hash, verify the custody manifests.
  *
  *   reliquary audit --store fs:./data                         # a devnet data dir (its store/ is used)
- *   reliquary audit --store 's3://bucket?endpoint=http://127.0.0.1:9000&region=auto' --chain local --window 3
+ *   reliquary audit --store 's3://bucket/prefix?endpoint=http://127.0.0.1:9000' --chain local --window 3
  *   reliquary audit --store fs:DIR --chain 'subtensor:wss://node?netuid=7' --from 2 --to 9 --validator 5F…
  *
  * One line per check (`window N  check  ok|FAIL  detail`), then a summary with the audit time per window. Exit 0 only
@@ -26,6 +26,7 @@ import { chainLocal } from '../../../plugins/chain-local/index.ts';
 import { envArith } from '../../../plugins/env-arith/index.ts';
 import { storeFs } from '../../../plugins/store-fs/index.ts';
 import { nodeCheckpointFs } from '../fs-checkpoint.ts';
+import { storeEntry } from '../nodes/store-spec.ts';
 
 export interface AuditCommandOptions {
   store: string;
@@ -49,7 +50,7 @@ export interface AuditCommandOptions {
 
 class UsageError extends Error {}
 
-/** `fs:DIR` (a devnet data dir's `store/` when it has one) or `s3://bucket?endpoint=…&region=…&prefix=…`. */
+/** `fs:DIR` (a devnet data dir's `store/` when it has one) or `s3://bucket/prefix?endpoint=…` (nodes/store-spec.ts). */
 export async function openStore(spec: string): Promise<ObjectStore> {
   if (spec.startsWith('fs:')) {
     const dir = resolve(spec.slice(3));
@@ -57,15 +58,16 @@ export async function openStore(spec: string): Promise<ObjectStore> {
     return storeFs({ dir: existsSync(join(dir, 'store')) ? join(dir, 'store') : dir, fsync: false });
   }
   if (spec.startsWith('s3://')) {
-    const u = new URL(spec);
-    const q = u.searchParams;
+    let options: Record<string, unknown>;
+    try {
+      options = { ...storeEntry(spec).options };
+    } catch (e) {
+      throw new UsageError(e instanceof Error ? e.message : String(e));
+    }
     const { storeS3 } = await import('../../../plugins/store-s3/index.ts'); // the AWS SDK only when asked for
-    return storeS3({
-      bucket: u.hostname, endpoint: q.get('endpoint'), region: q.get('region') ?? 'auto', keyPrefix: q.get('prefix') ?? '',
-      accessKeyId: q.get('accessKeyId') ?? process.env.AWS_ACCESS_KEY_ID ?? null, secretAccessKey: q.get('secretAccessKey') ?? process.env.AWS_SECRET_ACCESS_KEY ?? null,
-    });
+    return storeS3(options);
   }
-  throw new UsageError(`--store ${spec}: expected fs:DIR or s3://bucket?endpoint=…`);
+  throw new UsageError(`--store ${spec}: expected fs:DIR or s3://bucket/prefix?endpoint=…`);
 }
 
 async function openChain(spec: string, store: ObjectStore): Promise<Chain> {
@@ -103,9 +105,10 @@ export async function auditCommand(o: AuditCommandOptions): Promise<number> {
   const out = o.out ?? ((s: string) => void process.stdout.write(`${s}\n`));
   const err = o.err ?? ((s: string) => void process.stderr.write(`${s}\n`));
   let chain: Chain | null = null;
+  let store: ObjectStore | null = null;
   try {
     const profile = o.profile ?? DEVNET;
-    const store = await openStore(o.store);
+    store = await openStore(o.store);
     chain = await openChain(o.chain ?? 'local', store);
     const validator = await findValidator(store, o.validator);
     const one = int('--window', o.window);
@@ -150,5 +153,6 @@ export async function auditCommand(o: AuditCommandOptions): Promise<number> {
     return e instanceof UsageError ? 2 : 1;
   } finally {
     (chain as { close?: () => unknown } | null)?.close?.();
+    (store as { close?: () => unknown } | null)?.close?.(); // an S3 store's sockets
   }
 }

@@ -8,6 +8,8 @@
  *     "plugins": [
  *       "env-arith",                                    // a built-in plugin by name
  *       { "use": "beacon-drand", "options": { "relays": ["http://127.0.0.1:8081"] } },
+ *       { "use": "store-s3", "options": { "bucket": "b", "endpoint": "http://127.0.0.1:9000", "keyPrefix": "v1/",
+ *                                         "forcePathStyle": true, "accessKeyId": "…", "secretAccessKey": "…" } },
  *       { "use": "./my-env.mjs", "options": { … } }     // a module (path relative to the config) or a package name
  *     ]
  *   }
@@ -62,6 +64,13 @@ export const BUILTIN_PLUGINS: Readonly<Record<string, AnyPlugin>> = Object.freez
   'selector-uniform': selectorUniformPlugin,
   'transport-http': transportHttpPlugin,
 } as Record<string, AnyPlugin>);
+
+/** Built-ins loaded on first use (their dependencies are heavy: the AWS SDK is ~0.5 s to import). */
+export const LAZY_BUILTIN_PLUGINS: Readonly<Record<string, () => Promise<AnyPlugin>>> = Object.freeze({
+  'store-s3': async () => (await import('../../../plugins/store-s3/plugin.ts')).storeS3Plugin as AnyPlugin,
+});
+
+const builtinNames = (): string => [...Object.keys(BUILTIN_PLUGINS), ...Object.keys(LAZY_BUILTIN_PLUGINS)].join(', ');
 
 /** The empty config: every kind from the role's defaults. */
 export const EMPTY_CONFIG: NodeConfig = Object.freeze({ plugins: Object.freeze([]), baseDir: process.cwd() });
@@ -120,7 +129,7 @@ export async function loadConfig(file: string): Promise<NodeConfig> {
 
 /** The plugin an entry names: a built-in, or the plugin exported by a module path or package. */
 export async function resolvePlugin(use: string, baseDir: string): Promise<AnyPlugin> {
-  const builtin = BUILTIN_PLUGINS[use];
+  const builtin = BUILTIN_PLUGINS[use] ?? (await LAZY_BUILTIN_PLUGINS[use]?.());
   if (builtin) return builtin;
   const isPath = use.startsWith('.') || isAbsolute(use) || /\.(m?js|cjs|ts)$/.test(use);
   const spec = isPath ? pathToFileURL(resolve(baseDir, use)).href : use;
@@ -129,7 +138,7 @@ export async function resolvePlugin(use: string, baseDir: string): Promise<AnyPl
     mod = (await import(spec)) as Record<string, unknown>;
   } catch (e) {
     const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    throw new ConfigError(`plugin "${use}" is not a built-in (${Object.keys(BUILTIN_PLUGINS).join(', ')}) and cannot be imported: ${why}`);
+    throw new ConfigError(`plugin "${use}" is not a built-in (${builtinNames()}) and cannot be imported: ${why}`);
   }
   const candidates = [mod['default'], mod['plugin'], ...Object.values(mod)].filter(isPlugin);
   const found = candidates[0];

@@ -1,5 +1,5 @@
 /**
- * `reliquary validator [--config F] [--env MODULE]… [--data DIR] [--port P] [--windows N] [--report FILE]`: a
+ * `reliquary validator [--config F] [--store SPEC] [--env MODULE]… [--data DIR] [--port P] [--windows N] [--report FILE]`: a
  * standalone validator node. It assembles its store, chain, beacon and environments from the config through the
  * registry (assemble.ts; no config: the embedded model, the local chain and beacon, env-arith), serves the market API
  * and the node routes (node-routes.ts: miners in other processes read `/node` and register themselves) on
@@ -19,12 +19,15 @@ import { chainWeightsOf, formatWindow, type ChainWeights } from '../devnet/repor
 import { startValidator, type HeldOutEval, type ValidatorHost } from '../devnet/validator-host.ts';
 import { assembleValidator } from './assemble.ts';
 import { ConfigError, EMPTY_CONFIG, loadConfig, withEnvModules } from './config.ts';
+import { withStore } from './store-spec.ts';
 import { nodeRoutes, type NodeRegistrations } from './node-routes.ts';
 import { dashboardFeed } from '../../../core/validator/dashboard.ts';
 import { browserRoutes } from '../../browser/serve.ts';
 
 export interface ValidatorCommandOptions {
   config?: string;
+  /** The object store (store-spec.ts): fs:DIR or s3://bucket/prefix?endpoint=URL; default store-fs under --data. */
+  store?: string;
   env?: string[];
   data?: string;
   port?: string;
@@ -121,7 +124,7 @@ export async function validatorCommand(opts: ValidatorCommandOptions, root: stri
     const waitMiners = intFlag(opts.miners, 0, '--miners', 0, 1000)!;
     const collection = intFlag(opts.collectionSeconds, undefined, '--collection-seconds', 2, 3600);
     const dataDir = resolve(process.cwd(), opts.data ?? './data');
-    const config = withEnvModules(opts.config ? await loadConfig(opts.config) : EMPTY_CONFIG, opts.env ?? []);
+    const config = withStore(withEnvModules(opts.config ? await loadConfig(opts.config) : EMPTY_CONFIG, opts.env ?? []), opts.store);
     const parts = await assembleValidator(config, { dataDir });
     const base = collection === undefined ? parts.baseProfile : fastDevnetProfile(collection, Math.min(parts.baseProfile.window.uploadGraceSeconds, 3), parts.baseProfile);
     const started = Date.now();
