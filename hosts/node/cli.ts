@@ -246,8 +246,9 @@ model
 const train = program.command('train').description('GRPO training (default: the offline loop on the embedded model)');
 train
   .command('run', { isDefault: true })
-  .description('offline GRPO loop on the embedded model and the arith task: generate groups, keep in-zone ones, step')
+  .description('offline GRPO loop on the embedded model and an environment (default env-arith): generate groups, keep in-zone ones, step')
   .option('--model <dir>', 'trainer checkpoint', 'models/tiny-arith')
+  .option('--env <module>', 'environment plugin: a built-in name (env-arith, env-math), a module path or a package', 'env-arith')
   .option('--steps <n>', 'optimizer steps', '20')
   .option('--backend <b>', 'ref | wasm | webgpu', 'wasm')
   .option('--out <dir>', 'write the final checkpoint + trainer state here')

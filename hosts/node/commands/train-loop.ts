@@ -1,8 +1,13 @@
 /**
- * `reliquary train`: the offline GRPO loop of core/training/loop.ts on the embedded model and the arithmetic task
- * (issue 6, deliverable 6).
+ * `reliquary train`: the offline GRPO loop of core/training/loop.ts on the embedded model and an environment plugin
+ * (issue 6, deliverable 6; default env-arith).
  *
- *   reliquary train [--model DIR] [--steps N] [--backend B] [--out DIR] [--eval-every K] [--json]
+ *   reliquary train [--model DIR] [--env MODULE] [--steps N] [--backend B] [--out DIR] [--eval-every K] [--json]
+ *
+ * `--env` takes an environment plugin as the nodes do (hosts/node/nodes/config.ts: a built-in name such as
+ * `env-math`, a module path or a package), assembled through the registry and checked as an environment set, whose
+ * effective profile the trainer uses. Held-out pass@1 is measured on the environment's `heldOut` split; one without
+ * it is measured on its own problems (said on stderr).
  *
  * DIR (default models/tiny-arith) is a trainer checkpoint; its trainer state, when present, is resumed. Each step
  * prints one line (the trainer's record as `train step` prints it, plus in-zone groups and tokens/s); held-out
@@ -22,13 +27,18 @@ import { DEVNET_CHAR_TOKENIZER } from '../../../core/tokenizer/char.ts';
 import { runTrainLoop, type EvalRecord, type LoopStepRecord } from '../../../core/training/loop.ts';
 import { readTrainerState } from '../../../core/training/state.ts';
 import { createTrainer, disposeTrainer, saveTrainerCheckpoint } from '../../../core/training/trainer.ts';
-import { envArith } from '../../../plugins/env-arith/index.ts';
+import type { Environment } from '../../../core/interfaces/environment.ts';
+import type { LoopEnvironment } from '../../../core/training/loop.ts';
 import { nodeCheckpointFs } from '../fs-checkpoint.ts';
+import { assembleMiner } from '../nodes/assemble.ts';
+import { EMPTY_CONFIG, withEnvModules } from '../nodes/config.ts';
 import { BACKENDS, createBackend } from './model.ts';
 import { formatStepRecord } from './train.ts';
 
 export interface TrainOptions {
   model?: string | undefined;
+  /** An environment plugin: a built-in name, a module path or a package (default env-arith). */
+  env?: string | undefined;
   steps?: string | number | undefined;
   /** ref | wasm | webgpu (default wasm) */
   backend?: string | undefined;
@@ -70,6 +80,17 @@ export function formatEval(e: EvalRecord): string {
   return `eval after ${e.step} steps: held-out pass@1 ${e.passAt1.toFixed(3)} (${e.correct}/${e.problems})`;
 }
 
+/** The environment of `--env` (through the registry, as the nodes load it) and the effective profile. */
+async function loopEnvironment(env: string | undefined, err: (text: string) => void): Promise<{ env: LoopEnvironment; profile: typeof DEVNET }> {
+  const parts = await assembleMiner(withEnvModules(EMPTY_CONFIG, env === undefined ? [] : [env]));
+  const envs = parts.environments.environments;
+  if (envs.length !== 1) throw new UsageError(`--env ${env}: the offline loop trains one environment, this gives ${envs.length}`);
+  const e: Environment = envs[0]!;
+  if (e.heldOut) return { env: e as LoopEnvironment, profile: parts.environments.profile };
+  err(`train: environment ${e.name} has no held-out split; pass@1 is measured on its own problems\n`);
+  return { env: Object.assign(Object.create(e) as Environment, { heldOut: e }), profile: parts.environments.profile };
+}
+
 async function checkOutDir(out: string, model: string): Promise<void> {
   if (resolve(out) === resolve(model)) throw new UsageError('--out must differ from --model (the input checkpoint is kept)');
   const entries = await fsp.readdir(out).catch((e: NodeJS.ErrnoException) => {
@@ -98,12 +119,13 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
       throw new UsageError(`no checkpoint directory at ${model}${opts.model ? '' : ' (make it with `reliquary model make-tiny`)'}`);
     }
     if (opts.out) await checkOutDir(opts.out, model);
+    const { env, profile } = await loopEnvironment(opts.env, err);
     const fs = nodeCheckpointFs();
     const ckpt = await loadCheckpoint(fs, model);
     const saved = await readTrainerState(fs, model);
     be = await createBackend(backendName);
     if (!hasBackwardOps(be)) throw new UsageError(`backend ${backendName} has no backward ops`);
-    const trainer = createTrainer(be, ckpt, DEVNET, saved);
+    const trainer = createTrainer(be, ckpt, profile, saved);
     const clear = (): void => {
       if (bar) err('\r\x1b[2K');
     };
@@ -114,7 +136,7 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
     try {
       const t0 = performance.now();
       const res = await runTrainLoop(trainer, {
-        env: envArith(), tokenizer: DEVNET_CHAR_TOKENIZER, steps, evalEvery,
+        env, tokenizer: DEVNET_CHAR_TOKENIZER, steps, evalEvery,
         ...(opts.seed !== undefined && { seed: opts.seed }),
         now: () => performance.now(),
         onStep: (r) => emit({ type: 'step', ...r }, formatLoopStep(r)),
@@ -126,10 +148,10 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
       clear();
       const secs = (performance.now() - t0) / 1000;
       const first = res.evals[0], last = res.evals[res.evals.length - 1];
-      const summary = `${steps} steps in ${secs.toFixed(1)} s (${(steps / secs).toFixed(3)} steps/s on ${backendName})` +
+      const summary = `${env.name}: ${steps} steps in ${secs.toFixed(1)} s (${(steps / secs).toFixed(3)} steps/s on ${backendName})` +
         (first && last && last !== first ? `; held-out pass@1 ${first.passAt1.toFixed(3)} → ${last.passAt1.toFixed(3)}` : '');
       if (opts.out) await saveTrainerCheckpoint(fs, opts.out, trainer);
-      if (opts.json) write(`${JSON.stringify({ type: 'summary', steps, seconds: secs, backend: backendName, out: opts.out ?? null })}\n`);
+      if (opts.json) write(`${JSON.stringify({ type: 'summary', env: env.name, steps, seconds: secs, backend: backendName, out: opts.out ?? null })}\n`);
       else write(`${summary}${opts.out ? `\n→ ${opts.out}` : ''}\n`);
     } finally {
       disposeTrainer(trainer);
