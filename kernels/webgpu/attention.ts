@@ -1,18 +1,64 @@
-/** Dispatch of attention (attention.wgsl.ts): one workgroup per query row (b, t, h). */
+/**
+ * Dispatch of attention (attention.wgsl.ts): per chunk of query rows the scores, softmax and pv passes (plus the
+ * combine pass when the keys are split), through one scratch buffer for P allocated per call and released once
+ * submitted.
+ */
 import { grid, type GpuContext } from './context.ts';
-import { ATTENTION_DPT, ATTENTION_WG, AttentionParams, attentionWgsl } from './attention.wgsl.ts';
+import {
+  ATTENTION_SCORES_WG, ATTENTION_WG, AttentionParams, attentionCombineWgsl, attentionPvWgsl, attentionScoresWgsl,
+  attentionSoftmaxWgsl,
+} from './attention.wgsl.ts';
 
-/** Largest head_dim the shader handles. */
-export const ATTENTION_MAX_HD = ATTENTION_WG * ATTENTION_DPT;
+/** Bytes of P (and 1/Σ) per chunk of rows at most; longer calls walk their rows in several chunks. */
+export const ATTENTION_SCRATCH_BYTES = 32 * 2 ** 20;
+/** Split the keys of the pv pass until about this many invocations run (decode: few rows, many keys). */
+export const ATTENTION_TARGET_INVOCATIONS = 2048;
+/** Fewest keys per split. */
+const MIN_SPLIT_KEYS = 64;
+
+/** The query rows of one chunk per call: as many as fit ATTENTION_SCRATCH_BYTES for the longest key range, in fours. */
+export function attentionChunkRows(HG: number, R: number, keys: number): number {
+  const fit = Math.floor(ATTENTION_SCRATCH_BYTES / 4 / HG / (keys + 1) / 4) * 4;
+  return Math.max(4, Math.min(Math.ceil(R / 4) * 4, fit));
+}
 
 export function attention(
   ctx: GpuContext, out: GPUBuffer, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer,
   B: number, T: number, NH: number, NKV: number, HD: number, past: number, S: number,
 ): void {
-  if (HD > ATTENTION_MAX_HD) {
-    throw new Error(`attentionForward: HD=${HD} exceeds the webgpu kernel's maximum of ${ATTENTION_MAX_HD}`);
+  const G = NH / NKV;
+  const R = T * G;
+  const HG = B * NKV;
+  const HD4 = Math.ceil(HD / 4);
+  const chunk = attentionChunkRows(HG, R, past + T);
+  const scratch = ctx.createBuffer(HG * (past + T + 1) * chunk * 4, 'attention P');
+  for (let row0 = 0; row0 < R; row0 += chunk) {
+    const rows = Math.min(chunk, R - row0);
+    const Rp = Math.ceil(rows / 4) * 4;
+    const L = past + Math.floor((row0 + rows - 1) / G) + 1;
+    const pvBase = HG * (Rp / 4) * HD4;
+    const want = Math.ceil(ATTENTION_TARGET_INVOCATIONS / pvBase);
+    const splitKeys = Math.max(MIN_SPLIT_KEYS, Math.ceil(L / Math.max(1, want)));
+    const splits = Math.ceil(L / splitKeys);
+    const params = AttentionParams.pack({ T, NH, NKV, past, S, HG, row0, rows, Rp, L, splits, splitKeys, scale: 1 / Math.sqrt(HD) });
+    const [wx, wy] = ATTENTION_SCORES_WG;
+    const gx = Math.ceil(L / 4 / wx);
+    const gy = Math.ceil(rows / 4 / wy);
+    if (gx > 65535 || gy > 65535 || HG > 65535) {
+      throw new Error(`attentionForward: B=${B} NKV=${NKV} T=${T} past=${past} exceed the webgpu dispatch limit`);
+    }
+    ctx.run({ key: `attentionScores:${HD}:${G}`, code: () => attentionScoresWgsl(HD, G) }, [scratch, q, k], params, [gx, gy, HG]);
+    ctx.run({ key: `attentionSoftmax:${G}`, code: () => attentionSoftmaxWgsl(G) }, [scratch], params, [Math.ceil(rows / ATTENTION_WG), HG]);
+    const pvGroups = grid(Math.ceil((pvBase * splits) / ATTENTION_WG));
+    if (splits === 1) {
+      ctx.run({ key: `attentionPv:${HD}:${G}`, code: () => attentionPvWgsl(HD, G, false) }, [out, scratch, v], params, pvGroups);
+    } else {
+      const part = ctx.createBuffer(HG * Rp * splits * HD * 4, 'attention partials');
+      ctx.run({ key: `attentionPv:${HD}:${G}:split`, code: () => attentionPvWgsl(HD, G, true) }, [part, scratch, v], params, pvGroups);
+      ctx.run({ key: `attentionCombine:${HD}:${G}`, code: () => attentionCombineWgsl(HD, G) }, [out, part], params,
+        grid(Math.ceil((HG * rows * HD) / ATTENTION_WG)));
+      ctx.release(part);
+    }
   }
-  const rows = B * T * NH;
-  ctx.run({ key: 'attention', code: attentionWgsl }, [out, q, k, v],
-    AttentionParams.pack({ rows, T, NH, NKV, HD, past, S, scale: 1 / Math.sqrt(HD) }), grid(rows));
+  ctx.release(scratch);
 }

@@ -1,90 +1,209 @@
 /**
- * Causal grouped-query attention. Legend: B = batch, T = new positions, NH = query heads, NKV = key/value heads,
- * HD = head_dim (≤ 256), S = key/value rows per sequence, past = rows before this call.
- * out, q are (B,T,NH,HD); k, v are (B,S,NKV,HD). Query t of head h attends to keys 0 … past+t of KV head
- * h / (NH/NKV), scores scaled by HD^−½.
+ * Causal grouped-query attention in three barrier-free passes shaped like the register-blocked matmul
+ * (matmul.wgsl.ts). Legend: B = batch, T = new positions, NH = query heads, NKV = key/value heads, G = NH/NKV,
+ * HD = head_dim, S = key/value rows per sequence, past = rows before this call, HD4 = ⌈HD/4⌉.
+ * out, q are (B,T,NH,HD); k, v are (B,S,NKV,HD). Query t of head h attends to keys 0 … past+t of KV head h / G,
+ * scores scaled by HD^−½.
  *
- * One workgroup of 64 per query row (b, t, h), flash-style over chunks of 64 keys: each invocation scores one key of
- * the chunk, all read the chunk's max, each exponentiates its own score, then each invocation accumulates the
- * output dims it owns (d = lid, lid+64, …) with the running max/sum rescaling of the online softmax.
+ * The G query heads sharing a KV head form one matrix of R = T·G query rows per head group hg = (b, kvh): row i is
+ * position i / G of head kvh·G + i % G and sees keys s < lim(i) = past + i/G + 1, so a decode step (T = 1) still has
+ * G rows to reuse each key and value row for. A call walks the rows in chunks (row0 … row0+rows−1, seeing L keys)
+ * so that the chunk's probability matrix P, stored key-major as p[hg][s][i − row0] with Rp = rows rounded up to 4,
+ * fits the scratch buffer; after P come the chunk's 1/Σ per row (HG·Rp floats).
+ *   scores   P[s][i] = q_i · k_s · scale, one invocation per 4 keys × 4 rows, vec4 loads along HD, 16 dot products a
+ *            step, the 4 rows of a key stored as one vec4; blocks wholly above the causal diagonal are skipped.
+ *   softmax  one invocation per row (neighbouring invocations read neighbouring floats of P): max over s < lim(i),
+ *            P = exp(P − max), 1/Σ saved; P = 0 for the few keys past lim(i) the P·V block still reads.
+ *   pv       out[i][d] = (1/Σ_i)·Σ_s P[s][i]·v[s][d], one invocation per 4 rows × 4 dims: a step loads the 4 rows'
+ *            P as one vec4 and one vec4 of v. With `splits` > 1 (decode against a long cache, where the
+ *            invocations of one split would leave the device idle) each split sums its own range of keys into a
+ *            partial buffer (split-K) and the combine pass adds the partials up.
+ * CPU adapters such as lavapipe run invocations as SIMD lanes and pay heavily for workgroup barriers, so no pass
+ * uses workgroup memory (the fused flash kernel with three barriers per 64 keys was several times slower there).
  */
 import { uniforms } from './uniforms.ts';
-import { FLAT_GROUP } from './wgsl.ts';
 
+/** Invocations per workgroup of the softmax, pv and combine passes. */
 export const ATTENTION_WG = 64;
-/** Output dims per invocation; HD ≤ ATTENTION_WG · ATTENTION_DPT. */
-export const ATTENTION_DPT = 4;
+/** Workgroup of the scores pass: [x over key groups of 4, y over row groups of 4], as the matmul's. */
+export const ATTENTION_SCORES_WG = [16, 4] as const;
 
-/** The kernel's uniforms: the WGSL struct and the host's packing from this one description. */
+/** The uniforms shared by the passes: the WGSL struct and the host's packing from this one description. */
 export const AttentionParams = uniforms('Params', {
-  rows: 'u32', T: 'u32', NH: 'u32', NKV: 'u32', HD: 'u32', past: 'u32', S: 'u32', scale: 'f32',
+  T: 'u32', NH: 'u32', NKV: 'u32', past: 'u32', S: 'u32', HG: 'u32',
+  row0: 'u32', rows: 'u32', Rp: 'u32', L: 'u32', splits: 'u32', splitKeys: 'u32', scale: 'f32',
 });
 
-export function attentionWgsl(): string {
-  const W = ATTENTION_WG;
+/** Shared declarations: constants, the index helpers and the q/k/v loaders (vec4 when HD % 4 == 0). */
+function common(HD: number, G: number, buffers: { q?: number; k?: number; v?: number }): string {
+  const vec = HD % 4 === 0;
+  const loader = (name: string, binding: number): string => vec
+    ? `@group(0) @binding(${binding}) var<storage, read> ${name}: array<vec4f>;
+fn ${name}4(o: u32, d4: u32) -> vec4f { return ${name}[o + d4]; }`
+    : `@group(0) @binding(${binding}) var<storage, read> ${name}: array<f32>;
+fn ${name}4(o: u32, d4: u32) -> vec4f {
+  var r = vec4f(0.0);
+  for (var j = 0u; j < 4u; j++) {
+    if (d4 * 4u + j < HD) { r[j] = ${name}[o + d4 * 4u + j]; }
+  }
+  return r;
+}`;
   return `
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> k: array<f32>;
-@group(0) @binding(3) var<storage, read> v: array<f32>;
+const HD = ${HD}u;
+const HD4 = ${Math.ceil(HD / 4)}u;
+/** Floats per unit of the q/k/v loaders' offsets (vec4 loads when HD % 4 == 0). */
+const QU = ${vec ? 4 : 1}u;
+const G = ${G}u;
 ${AttentionParams.wgsl}
-@group(0) @binding(4) var<uniform> p: Params;
-var<workgroup> score: array<f32, ${W}>;
-var<workgroup> prob: array<f32, ${W}>;
-${FLAT_GROUP}
+/** First float of query row i of head group hg in q and out. */
+fn q_off(hg: u32, i: u32) -> u32 {
+  let b = hg / p.NKV;
+  let kvh = hg % p.NKV;
+  return ((b * p.T + i / G) * p.NH + kvh * G + i % G) * HD;
+}
+/** First float of key/value row s of head group hg in k and v. */
+fn kv_off(hg: u32, s: u32) -> u32 {
+  let b = hg / p.NKV;
+  let kvh = hg % p.NKV;
+  return ((b * p.S + s) * p.NKV + kvh) * HD;
+}
+/** Keys row i sees. */
+fn lim(i: u32) -> u32 { return p.past + i / G + 1u; }
+${buffers.q !== undefined ? loader('q', buffers.q) : ''}
+${buffers.k !== undefined ? loader('k', buffers.k) : ''}
+${buffers.v !== undefined ? loader('v', buffers.v) : ''}
+`;
+}
 
-@compute @workgroup_size(${W})
+/** scores: P[s][i] = q_i · k_s · scale for a 4 keys × 4 rows block per invocation (dispatch [⌈L/4/16⌉, ⌈rows/4/4⌉, HG]). */
+export function attentionScoresWgsl(HD: number, G: number): string {
+  const [wx, wy] = ATTENTION_SCORES_WG;
+  const J = [0, 1, 2, 3];
+  const each = (f: (j: number) => string, sep = '\n    '): string => J.map(f).join(sep);
+  return `${common(HD, G, { q: 1, k: 2 })}
+@group(0) @binding(0) var<storage, read_write> P: array<vec4f>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+@compute @workgroup_size(${wx}, ${wy})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let sFirst = gid.x * 4u;
+  let ii0 = gid.y * 4u;                // first row of the block, within the chunk
+  let hg = wid.z;
+  if (sFirst >= p.L || ii0 >= p.rows) { return; }
+  let iFirst = p.row0 + ii0;
+  let iLast = p.row0 + min(ii0 + 3u, p.rows - 1u);
+  if (sFirst >= lim(iLast)) { return; } // wholly above the diagonal: never read
+  ${each((j) => `let qo${j} = q_off(hg, min(iFirst + ${j}u, iLast)) / QU;`, '\n  ')}
+  ${each((j) => `let ko${j} = kv_off(hg, min(sFirst + ${j}u, p.L - 1u)) / QU;`, '\n  ')}
+  ${each((j) => `var acc${j} = vec4f(0.0);`, '\n  ')}
+  for (var d = 0u; d < HD4; d++) {
+    ${each((j) => `let k${j} = k4(ko${j}, d);`)}
+    ${each((j) => `let q${j} = q4(qo${j}, d);`)}
+    ${each((j) => `acc${j} += vec4f(dot(q0, k${j}), dot(q1, k${j}), dot(q2, k${j}), dot(q3, k${j}));`)}
+  }
+  let base = (hg * p.L + sFirst) * (p.Rp / 4u) + ii0 / 4u;
+  ${each((j) => `if (sFirst + ${j}u < p.L) { P[base + ${j}u * (p.Rp / 4u)] = acc${j} * p.scale; }`, '\n  ')}
+}
+`;
+}
+
+/** softmax: row i of P over s < lim(i), in place, and 1/Σ after P (dispatch [⌈rows/64⌉, HG]). */
+export function attentionSoftmaxWgsl(G: number): string {
+  return `${common(1, G, {})}
+@group(0) @binding(0) var<storage, read_write> P: array<f32>;
+@group(0) @binding(1) var<uniform> p: Params;
+
+@compute @workgroup_size(${ATTENTION_WG})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let ii = gid.x;
+  let hg = wid.y;
+  if (ii >= p.rows) { return; }
+  let n = min(lim(p.row0 + ii), p.L);
+  let base = hg * p.L * p.Rp + ii;
+  var m = -3.0e38;
+  for (var s = 0u; s < n; s++) { m = max(m, P[base + s * p.Rp]); }
+  var sum = 0.0;
+  for (var s = 0u; s < n; s++) {
+    let e = exp(P[base + s * p.Rp] - m);
+    P[base + s * p.Rp] = e;
+    sum += e;
+  }
+  for (var s = n; s < min(n + 3u, p.L); s++) { P[base + s * p.Rp] = 0.0; }
+  P[p.HG * p.L * p.Rp + hg * p.Rp + ii] = 1.0 / sum;
+}
+`;
+}
+
+/**
+ * pv: 4 rows × 4 dims of out per invocation, over its split of the keys (flat dispatch of HG·⌈rows/4⌉·splits·HD4
+ * invocations, dims fastest). `split` writes partials (HG, Rp, splits, HD) for the combine pass instead of out.
+ */
+export function attentionPvWgsl(HD: number, G: number, split: boolean): string {
+  const J = [0, 1, 2, 3];
+  const each = (f: (j: number) => string, sep = '\n    '): string => J.map(f).join(sep);
+  // Row j of the block: out (or its partial of this split) at dims 4·d4 … 4·d4+3.
+  const store = (j: number): string => `let o = acc${j} * P[(invBase + ${j}u) / 4u][(invBase + ${j}u) % 4u];
+    let oo = ${split ? `((hg * p.Rp + ii0 + ${j}u) * p.splits + sp) * HD` : `q_off(hg, i0 + ${j}u)`} + d4 * 4u;
+    for (var c = 0u; c < 4u; c++) { if (d4 * 4u + c < HD) { dst[oo + c] = o[c]; } }`;
+  return `${common(HD, G, { v: 2 })}
+@group(0) @binding(0) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(1) var<storage, read> P: array<vec4f>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+@compute @workgroup_size(${ATTENTION_WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let row = flat_group(wid, nwg);      // (b, t, h)
-  if (row >= p.rows) { return; }
-  let h = row % p.NH;
-  let bt = row / p.NH;
-  let t = bt % p.T;
-  let b = bt / p.T;
-  let kvh = h / (p.NH / p.NKV);
-  let L = p.past + t + 1u;
-  let qo = row * p.HD;
-  let kvRow = p.NKV * p.HD;
-  let kvBase = b * p.S * kvRow + kvh * p.HD;
-  let scale = p.scale;
+  var id = (wid.y * nwg.x + wid.x) * ${ATTENTION_WG}u + lid;
+  let d4 = id % HD4;
+  id /= HD4;
+  let sp = id % p.splits;
+  id /= p.splits;
+  let RG = (p.rows + 3u) / 4u;
+  let rg = id % RG;
+  let hg = id / RG;
+  if (hg >= p.HG) { return; }
+  let ii0 = rg * 4u;
+  let i0 = p.row0 + ii0;
+  let iLast = p.row0 + min(ii0 + 3u, p.rows - 1u);
+  let sBegin = sp * p.splitKeys;
+  let sEnd = min(lim(iLast), min(sBegin + p.splitKeys, p.L));
+  let pStride = p.Rp / 4u;
+  var po = (hg * p.L + sBegin) * pStride + rg;
+  let vStride = p.NKV * HD / QU;
+  var vo = kv_off(hg, sBegin) / QU;
+  ${each((j) => `var acc${j} = vec4f(0.0);`, '\n  ')}
+  for (var s = sBegin; s < sEnd; s++) {
+    let pr = P[po];
+    let vs = v4(vo, d4);
+    po += pStride;
+    vo += vStride;
+    ${each((j) => `acc${j} += pr[${j}] * vs;`)}
+  }
+  let invBase = p.HG * p.L * p.Rp + hg * p.Rp + ii0; // 1/Σ of the block's rows
+  ${J.map((j) => `if (ii0 + ${j}u < p.rows) {
+    ${store(j)}
+  }`).join('\n  ')}
+}
+`;
+}
 
-  var m = -3.0e38;                     // running max
-  var l = 0.0;                         // running sum of exp(score − m)
-  var acc: array<f32, ${ATTENTION_DPT}>;
-  for (var s0 = 0u; s0 < L; s0 += ${W}u) {
-    let s = s0 + lid;
-    var x = -3.0e38;
-    if (s < L) {
-      let ko = kvBase + s * kvRow;
-      var d = 0.0;
-      for (var i = 0u; i < p.HD; i++) { d += q[qo + i] * k[ko + i]; }
-      x = d * scale;
-    }
-    score[lid] = x;
-    workgroupBarrier();
-    let n = min(${W}u, L - s0);
-    var cm = m;
-    for (var j = 0u; j < n; j++) { cm = max(cm, score[j]); }
-    prob[lid] = exp(x - cm);           // 0 for the padding lanes
-    workgroupBarrier();
-    let corr = exp(m - cm);
-    l *= corr;
-    for (var j = 0u; j < n; j++) { l += prob[j]; }
-    for (var c = 0u; c < ${ATTENTION_DPT}u; c++) {
-      let dd = lid + c * ${W}u;
-      if (dd < p.HD) {
-        var a = acc[c] * corr;
-        for (var j = 0u; j < n; j++) { a += prob[j] * v[kvBase + (s0 + j) * kvRow + dd]; }
-        acc[c] = a;
-      }
-    }
-    m = cm;
-    workgroupBarrier();
-  }
-  for (var c = 0u; c < ${ATTENTION_DPT}u; c++) {
-    let dd = lid + c * ${W}u;
-    if (dd < p.HD) { out[qo + dd] = acc[c] / l; }
-  }
+/** combine: out = Σ over splits of the partials, one invocation per (hg, row of the chunk, dim). */
+export function attentionCombineWgsl(HD: number, G: number): string {
+  return `${common(HD, G, {})}
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> part: array<f32>;
+@group(0) @binding(2) var<uniform> p: Params;
+
+@compute @workgroup_size(${ATTENTION_WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let id = (wid.y * nwg.x + wid.x) * ${ATTENTION_WG}u + lid;
+  let d = id % HD;
+  let ii = (id / HD) % p.rows;
+  let hg = id / (HD * p.rows);
+  if (hg >= p.HG) { return; }
+  let po = (hg * p.Rp + ii) * p.splits * HD + d;
+  var a = 0.0;
+  for (var c = 0u; c < p.splits; c++) { a += part[po + c * HD]; }
+  out[q_off(hg, p.row0 + ii) + d] = a;
 }
 `;
 }

@@ -2,7 +2,11 @@
  * The webgpu backend against ref, op by op, for real: on lavapipe (Mesa's software Vulkan) where there is no GPU.
  * Never skipped: a machine without an adapter fails here with NO_ADAPTER_MESSAGE.
  */
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { attentionForward as refAttention } from '../../kernels/ref/attention.ts';
+import type { WebGPUBackend } from '../../kernels/webgpu/index.ts';
 import { createNodeWebGPUBackend } from '../../kernels/webgpu/node-device.ts';
+import { checkTensor, randomF32 } from './check.ts';
 import { opSuite } from './suite.ts';
 
 // As wasm (f32 against ref's f64), plus the GPU's exp/sqrt (a few ulps) and any FMA contraction the compiler applies.
@@ -17,4 +21,40 @@ opSuite('webgpu', createNodeWebGPUBackend, {
   lmHead: { abs: 1e-5, rel: 1e-6 },
   // p·(1 + Δlogit − Σ p·Δlogit): relative error ≈ 2× the logits' f32 error; observed ≤ 2e-6 (C ≤ 32, |logit| ≤ 40).
   probs: { abs: 1e-9, rel: 1e-5 },
+});
+
+// The tiled attention (kernels/webgpu/attention.ts) on the shapes the golden suite's small cases do not reach: head
+// dims that are not a multiple of 4 (scalar loads), row blocks of 4 straddling positions and heads, Qwen3 head
+// shapes, split-K decode against a long cache, and calls whose P matrix exceeds the scratch budget (several row
+// chunks). Against ref's float64 attentionForward; observed max |Δ| ≤ 1e-6 (outputs are averages of v in [−1, 1]).
+describe('webgpu attention tiles, splits and chunks against ref', () => {
+  const tol = { abs: 1e-5, rel: 1e-5 };
+  let be: WebGPUBackend;
+  beforeAll(async () => {
+    be = await createNodeWebGPUBackend();
+  });
+  afterAll(() => be?.destroy());
+
+  it.each([
+    { B: 1, T: 9, NH: 3, NKV: 3, HD: 6, past: 2, S: 12, why: 'HD % 4 != 0' },
+    { B: 2, T: 7, NH: 4, NKV: 2, HD: 10, past: 0, S: 7, why: 'HD % 4 != 0, B > 1' },
+    { B: 1, T: 37, NH: 4, NKV: 2, HD: 16, past: 0, S: 37, why: 'rows not a multiple of 4' },
+    { B: 1, T: 33, NH: 16, NKV: 8, HD: 128, past: 0, S: 33, why: 'Qwen3-0.6B heads, prefill' },
+    { B: 1, T: 20, NH: 32, NKV: 8, HD: 128, past: 100, S: 130, why: 'Qwen3-4B heads, prefill after a cache' },
+    { B: 1, T: 1, NH: 32, NKV: 8, HD: 128, past: 1023, S: 1024, why: 'decode, split keys' },
+    { B: 2, T: 1, NH: 16, NKV: 8, HD: 128, past: 300, S: 301, why: 'decode, split keys, B > 1' },
+    { B: 1, T: 3000, NH: 1, NKV: 1, HD: 4, past: 0, S: 3000, why: 'P over the scratch budget: row chunks' },
+    { B: 2, T: 1500, NH: 2, NKV: 1, HD: 4, past: 500, S: 2000, why: 'row chunks after a cache, B > 1' },
+  ])('attentionForward B=$B T=$T NH=$NH NKV=$NKV HD=$HD past=$past S=$S ($why)', async ({ B, T, NH, NKV, HD, past, S }) => {
+    const q = randomF32(B * T * NH * HD, 31, 2);
+    const k = randomF32(B * S * NKV * HD, 32, 2);
+    const v = randomF32(B * S * NKV * HD, 33);
+    const expected = new Float32Array(B * T * NH * HD);
+    refAttention(expected, q, k, v, B, T, NH, NKV, HD, past, S);
+    const ts = [be.upload(q, [B, T, NH, HD]), be.upload(k, [B, S, NKV, HD]), be.upload(v, [B, S, NKV, HD])] as const;
+    const out = be.empty([B, T, NH, HD]);
+    be.attentionForward(out, ...ts, B, T, NH, NKV, HD, past, S);
+    checkTensor(await be.download(out), expected, 'webgpu attention', tol);
+    for (const t of [...ts, out]) be.dispose(t);
+  });
 });
