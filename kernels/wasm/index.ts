@@ -24,7 +24,7 @@ import { sketchConstants } from '../../core/compute/sketch.ts';
 import type { GrailProfile } from '../../core/protocol/sketch.ts';
 import { TensorBase } from '../../core/compute/tensor.ts';
 import * as v from '../../core/compute/validate.ts';
-import { controlBytes, KernelThreadPool, splitRange, type SpawnKernelThread } from './threads.ts';
+import { CONTROL_BYTES, KernelThreadPool, MAX_CHUNKS, splitRange, type ChunkScratch, type SpawnKernelThread } from './threads.ts';
 
 /** The exports of kernels.wasm (see kernels/wasm/assembly/index.ts). Pointers are byte offsets. */
 interface KernelExports {
@@ -82,6 +82,12 @@ const LM_HEAD_CHUNK_FLOATS = 1 << 20;
  * the helpers costs some tens of µs, about what 1–2 MFLOP take on one core.
  */
 const PAR_MIN_WORK = 1 << 21;
+
+/**
+ * Chunks per thread of a split op (threads claim them as they go, kernels/wasm/threads.ts): enough that a late or
+ * slow thread's share is taken over by the others, few enough that each chunk still streams a long panel.
+ */
+const CHUNKS_PER_THREAD = 4;
 
 const PAGE = 65536;
 const ALIGN = 64;
@@ -150,10 +156,10 @@ const RANGE_FREE = {
 export class WasmBackend implements ComputeBackend, BackwardOps {
   readonly name = 'wasm';
   private readonly arena: Arena;
-  /** Matmul packing scratch, one per thread. */
-  private readonly scratches: number[];
+  /** Matmul packing scratch, one per thread (thread t's at + t · PACK_BYTES). */
+  private readonly scratch: number;
   /** Packing scratch of the backward's gemmAcc, one per thread, allocated on first use (inference never needs it). */
-  private gemmScratches: number[] = [];
+  private gemmScratch = 0;
   private destroyed = false;
   private pool: KernelThreadPool | undefined;
   /** Control block of the thread pool (0 when single-threaded). */
@@ -162,8 +168,8 @@ export class WasmBackend implements ComputeBackend, BackwardOps {
   /** `threads` > 1 only over a shared memory (kernels-threads.wasm); `startThreads` then starts the helpers. */
   constructor(private readonly k: KernelExports, readonly threads = 1, private readonly minWork = PAR_MIN_WORK) {
     this.arena = new Arena(k.memory, k.heapBase());
-    this.scratches = Array.from({ length: threads }, () => this.arena.alloc(k.PACK_BYTES.value as number));
-    if (threads > 1) this.ctrl = this.arena.alloc(controlBytes(threads - 1));
+    this.scratch = this.arena.alloc(threads * (k.PACK_BYTES.value as number));
+    if (threads > 1) this.ctrl = this.arena.alloc(CONTROL_BYTES);
   }
 
   /** Starts the helper threads (see createThreadedWasmBackend). */
@@ -174,22 +180,27 @@ export class WasmBackend implements ComputeBackend, BackwardOps {
   }
 
   /**
-   * Runs export `name` once per range of [0, total) (inner boundaries multiples of `align`), one range per thread,
-   * `args(lo, hi, t)` giving thread t's arguments; on this thread alone when single-threaded or under PAR_MIN_WORK.
+   * Runs export `name` over [0, total): on this thread alone (one call, `args(0, total)`) when single-threaded or
+   * under minWork, else once per chunk [lo, hi) (inner boundaries multiples of `align`), `args(lo, hi)` giving its
+   * arguments, the chunks claimed by the threads as they go. With `scratch`, argument `scratch.arg` is replaced by
+   * the running thread's scratch (thread t: base + t · stride).
    */
-  private par(name: Export, total: number, align: number, work: number, args: (lo: number, hi: number, t: number) => number[]): void {
+  private par(name: Export, total: number, align: number, work: number, args: (lo: number, hi: number) => number[], scratch?: ChunkScratch): void {
     const fn = this.k[name] as unknown as (...a: number[]) => void;
     if (!this.pool || work < this.minWork || total <= align) {
-      fn(...args(0, total, 0));
+      const a = args(0, total);
+      if (scratch) a[scratch.arg] = scratch.base;
+      fn(...a);
       return;
     }
-    const calls = splitRange(total, this.pool.size, align).map(([lo, hi], t) => args(lo, hi, t));
-    this.pool.run(name, calls, (a) => fn(...a));
+    const chunks = splitRange(total, Math.min(MAX_CHUNKS, this.pool.size * CHUNKS_PER_THREAD), align).map(([lo, hi]) => args(lo, hi));
+    this.pool.run(name, chunks, scratch, fn);
   }
 
   /** out (N,OC) = inp (N,C) · wᵀ over the threads (split by out-channels). */
   private matmul(out: number, inp: number, w: number, N: number, C: number, OC: number, wBf16: number): void {
-    this.par('matmulRange', OC, 8, 2 * N * C * OC, (lo, hi, t) => [out, inp, w, N, C, OC, wBf16, this.scratches[t]!, lo, hi]);
+    const scratch = { arg: 7, base: this.scratch, stride: this.k.PACK_BYTES.value as number };
+    this.par('matmulRange', OC, 8, 2 * N * C * OC, (lo, hi) => [out, inp, w, N, C, OC, wBf16, 0, lo, hi], scratch);
   }
 
   /** An elementwise kernel `name(...ptrs, N)` split by elements (ptrs of f32 arrays). */
@@ -335,7 +346,8 @@ export class WasmBackend implements ComputeBackend, BackwardOps {
     const threads = this.pool?.size ?? 1;
     const work = 4 * B * NH * T * (past + (T + 1) / 2) * HD;
     this.withTemp(S * 4 * threads, (scores) => {
-      this.par('attentionRange', B * NH, 1, work, (lo, hi, t) => [ptr(out), ptr(q), ptr(k), ptr(vv), B, T, NH, NKV, HD, past, S, scores + t * S * 4, lo, hi]);
+      this.par('attentionRange', B * NH, 1, work, (lo, hi) => [ptr(out), ptr(q), ptr(k), ptr(vv), B, T, NH, NKV, HD, past, S, 0, lo, hi],
+        { arg: 11, base: scores, stride: S * 4 });
     });
   }
 
@@ -400,10 +412,9 @@ export class WasmBackend implements ComputeBackend, BackwardOps {
 
   /** out (M,C) += a · b (see gemmAcc in assembly/backward.ts), split by columns. */
   private gemmAcc(out: number, a: number, aI: number, aK: number, b: number, bBf16: number, M: number, K: number, C: number): void {
-    if (this.gemmScratches.length === 0) {
-      this.gemmScratches = this.scratches.map(() => this.arena.alloc(this.k.GEMM_ACC_PACK_BYTES.value as number));
-    }
-    this.par('gemmAccRange', C, 8, 2 * M * K * C, (lo, hi, t) => [out, a, aI, aK, b, bBf16, M, K, C, this.gemmScratches[t]!, lo, hi]);
+    const bytes = this.k.GEMM_ACC_PACK_BYTES.value as number;
+    if (this.gemmScratch === 0) this.gemmScratch = this.arena.alloc(this.threads * bytes);
+    this.par('gemmAccRange', C, 8, 2 * M * K * C, (lo, hi) => [out, a, aI, aK, b, bBf16, M, K, C, 0, lo, hi], { arg: 9, base: this.gemmScratch, stride: bytes });
   }
 
   embeddingBackward(dwte: Tensor<'f32'>, dout: Tensor<'f32'>, tokens: Int32Array, B: number, T: number, C: number): void {
@@ -459,9 +470,9 @@ export class WasmBackend implements ComputeBackend, BackwardOps {
     const threads = this.pool?.size ?? 1;
     const work = 8 * B * NH * T * ((T + 1) / 2) * HD;
     this.withTemp(T * 8 * threads, (scratch) => {
-      this.par('attentionBackwardRange', B * NKV, 1, work, (lo, hi, t) => [
-        ptr(dq), ptr(dk), ptr(dv), ptr(dout), ptr(q), ptr(k), ptr(vv), B, T, NH, NKV, HD, scratch + t * T * 8, lo, hi,
-      ]);
+      this.par('attentionBackwardRange', B * NKV, 1, work, (lo, hi) => [
+        ptr(dq), ptr(dk), ptr(dv), ptr(dout), ptr(q), ptr(k), ptr(vv), B, T, NH, NKV, HD, 0, lo, hi,
+      ], { arg: 12, base: scratch, stride: T * 8 });
     });
   }
 

@@ -1,8 +1,9 @@
 /**
  * The wasm backend on several threads (kernels-threads.wasm over one shared memory, worker_threads helpers):
  * - the per-op golden suites against ref with 3 threads and every op split (minWork 0: uneven, unaligned ranges);
- * - bit-for-bit equality with the single-thread backend: large ops (over the default split threshold) and a tiny
- *   Qwen3 forward, prefill + decode against a KV cache, with bf16 weights;
+ * - bit-for-bit equality with the single-thread backend: large ops (over the default split threshold), many small
+ *   split ops back to back (chunks claimed by whichever thread is awake), and a tiny Qwen3 forward, prefill + decode
+ *   against a KV cache, with bf16 weights;
  * - the proof's forward (proofForward and the commitments' sketchesOf, both proof schemes) identical on 1, 2, 3 and 5
  *   threads, split at the default threshold and at every op: a validator and a miner may run different counts;
  * - the thread count a Node host picks (wasmThreads: option, RELIQUARY_WASM_THREADS, auto).
@@ -74,6 +75,34 @@ describe('wasm threads equal one thread bit for bit', () => {
       const w = randomF32(OC * C, 2);
       await same(`matmul ${N}x${C}x${OC}`, [[N, OC]], [randomF32(N * C, 1), bf16 ? f32ToBf16(w) : w], [[N, C], [OC, C]],
         (be, [o], [x, ww]) => be.matmulForward(o!, x!, ww!, 1, N, C, OC));
+    }
+  });
+
+  it('many small ops back to back on 3 threads: a helper that wakes late claims only chunks of the current op', async () => {
+    const three = await createNodeWasmBackend({ threads: 3, minWork: 0 });
+    try {
+      const [N, C, OC] = [5, 64, 200];
+      const x = randomF32(N * C, 30);
+      const w = f32ToBf16(randomF32(OC * C, 31));
+      const runs: Uint32Array[][] = [];
+      for (const be of [one, three]) {
+        const xt = be.upload(x, [N, C]);
+        const wt = be.upload(w, [OC, C]);
+        const outs: Uint32Array[] = [];
+        for (let i = 0; i < 400; i++) {
+          const y = be.empty([N, OC]);
+          const z = be.empty([N, OC]);
+          be.matmulForward(y, xt, wt, 1, N, C, OC);
+          be.residualForward(z, y, y, N * OC);
+          outs.push(new Uint32Array((await be.download(y)).buffer), new Uint32Array((await be.download(z)).buffer));
+          be.dispose(y);
+          be.dispose(z);
+        }
+        runs.push(outs);
+      }
+      runs[1]!.forEach((r, i) => expect(r.findIndex((v, j) => v !== runs[0]![i]![j]), `call ${i}`).toBe(-1));
+    } finally {
+      three.destroy();
     }
   });
 
