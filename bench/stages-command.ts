@@ -1,8 +1,10 @@
 /**
- * `reliquary bench stages [--quick] [--json] [--backends LIST] [--threads N]`: runs bench/stages.ts and prints one
+ * `reliquary bench stages [--quick] [--json] [--backends LIST] [--threads N]`: runs bench/stages.ts (wasm on N threads;
+ * default what the Node hosts run: RELIQUARY_WASM_THREADS, else the available cores) and prints one
  * table row per (shape, backend, stage), the matmul roofline of each backend and shape, and the verify/generate
  * ratios; with --json, the report object on stdout (progress and notes on stderr).
  */
+import { wasmThreads } from '../kernels/wasm/node.ts';
 import { benchStages, STAGE_BACKENDS, type StagesReport } from './stages.ts';
 import { fmt } from './table.ts';
 
@@ -25,9 +27,9 @@ const pct = (x: number | null): string => (x === null ? '' : `${(100 * x).toFixe
 
 /** The report as fixed-width lines. */
 export function formatStages(r: StagesReport): string[] {
-  const head = ['shape', 'backend', 'stage', 'tokens', 'ms', 'tok/s', 'GFLOP/s', 'of matmul', 'peak RSS MiB', 'wasm MiB', 'note'];
+  const head = ['shape', 'backend', 'stage', 'tokens', 'ms', 'CPU ms', 'tok/s', 'GFLOP/s', 'of matmul', 'peak RSS MiB', 'wasm MiB', 'note'];
   const body = r.rows.map((x) => [
-    x.shape, x.backend, x.stage, String(x.tokens), fmt(x.ms), fmt(x.tokens_per_s), x.gflops === null ? '' : fmt(x.gflops),
+    x.shape, x.backend, x.stage, String(x.tokens), fmt(x.ms), fmt(x.cpu_ms), fmt(x.tokens_per_s), x.gflops === null ? '' : fmt(x.gflops),
     pct(x.roofline), mib(x.peak_rss_bytes), mib(x.wasm_memory_bytes), x.note,
   ]);
   const width = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
@@ -46,7 +48,7 @@ export function formatStages(r: StagesReport): string[] {
 export async function benchStagesCommand(flags: BenchStagesFlags, io: Streams = STDIO): Promise<number> {
   const backends = flags.backends?.split(',').map((s) => s.trim()).filter(Boolean);
   const unknown = backends?.filter((b) => !(STAGE_BACKENDS as readonly string[]).includes(b)) ?? [];
-  const threads = flags.threads === undefined ? 1 : Number(flags.threads);
+  const threads = flags.threads === undefined ? wasmThreads() : Number(flags.threads);
   if (unknown.length > 0 || !Number.isInteger(threads) || threads < 1 || threads > 64) {
     io.err(`bench stages: ${unknown.length ? `unknown backend ${unknown.join(', ')} (have ${STAGE_BACKENDS.join(', ')})` : `bad --threads ${flags.threads}`}\n`);
     return 2;

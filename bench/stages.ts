@@ -15,7 +15,9 @@
  * Each row: tokens and ms (tokens/s: completion tokens of the group for generate and verify, so verify/generate is
  * how many groups a validator proves in the time a miner generates one), achieved GFLOP/s and its roofline ratio
  * over the same backend's matmul GFLOP/s measured in the same run (an (64, C)·(F, C)ᵀ bf16 matmul of the shape),
- * and peak memory: the process RSS, and for wasm its linear memory (a fresh backend per stage).
+ * the process CPU time of the stage (every thread; on a machine shared with other work, CPU time shows the cost of
+ * a stage when wall time mostly shows the queue), and peak memory: the process RSS, and for wasm its linear memory
+ * (a fresh backend per stage).
  *
  * Reduced cells (said in each row's note): a software WebGPU adapter and the float64 ref cannot run the 0.6B shape
  * in useful time (and WebGPU's 128 MiB binding limit cannot hold its 311 MB embedding), so they run fewer layers,
@@ -34,7 +36,7 @@ import { createTrainer, disposeTrainer, trainStep } from '../core/training/train
 import { proveGroup } from '../core/validator/prover.ts';
 import { RefBackend } from '../kernels/ref/index.ts';
 import type { WasmBackend } from '../kernels/wasm/index.ts';
-import { createNodeWasmBackend } from '../kernels/wasm/node.ts';
+import { createNodeWasmBackend, wasmThreads } from '../kernels/wasm/node.ts';
 import { createNodeWebGPUBackend } from '../kernels/webgpu/node-device.ts';
 import { measure } from './kernels.ts';
 import {
@@ -60,6 +62,8 @@ export interface StageRow {
   tokens: number;
   ms: number;
   tokens_per_s: number;
+  /** CPU time of the process during the stage, every thread (user + system), ms. */
+  cpu_ms: number;
   /** Achieved GFLOP/s (model FLOPs of the stage / time); null for admission. */
   gflops: number | null;
   /** gflops over the backend's matmul GFLOP/s of this shape in this run. */
@@ -84,7 +88,7 @@ export interface StagesReport {
 export interface StagesOptions {
   quick?: boolean;
   backends?: readonly string[];
-  /** wasm threads (default 1). */
+  /** wasm threads (default: what the Node hosts run, kernels/wasm/node.ts `wasmThreads`). */
   threads?: number;
   log?: (line: string) => void;
 }
@@ -162,6 +166,12 @@ async function openBackend(name: string, threads: number): Promise<ComputeBacken
   throw new Error(`unknown backend ${name} (have ${STAGE_BACKENDS.join(', ')})`);
 }
 
+/** CPU time of the process (every thread) since `from` (a process.cpuUsage() reading), ms. */
+function cpuMs(from: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / 1000;
+}
+
 /** Samples the RSS while a stage runs (at its awaits), keeping the maximum. */
 function rssSampler(): { stop(): number } {
   let peak = process.memoryUsage.rss();
@@ -172,7 +182,7 @@ function rssSampler(): { stop(): number } {
 /** Runs the bench; see the module comment. A backend that cannot start, or a failing cell, becomes a note. */
 export async function benchStages(o: StagesOptions = {}): Promise<StagesReport> {
   const quick = o.quick ?? false;
-  const threads = o.threads ?? 1;
+  const threads = o.threads ?? wasmThreads();
   const log = o.log ?? (() => {});
   const profile: Profile = DEVNET;
   const c0 = cpus()[0];
@@ -213,10 +223,10 @@ export async function benchStages(o: StagesOptions = {}): Promise<StagesReport> 
           be.destroy();
         }
       });
-      const add = (stage: Stage, tokens: number, ms: number, flops: number | null, peak: number, be: ComputeBackend, note: string): void => {
+      const add = (stage: Stage, tokens: number, ms: number, cpu: number, flops: number | null, peak: number, be: ComputeBackend, note: string): void => {
         const gflops = flops === null ? null : flops / (ms * 1e6);
         const row: StageRow = {
-          shape, backend, stage, tokens, ms, tokens_per_s: tokens / (ms / 1000), gflops,
+          shape, backend, stage, tokens, ms, tokens_per_s: tokens / (ms / 1000), cpu_ms: cpu, gflops,
           roofline: gflops === null || roof === 0 ? null : gflops / roof, peak_rss_bytes: peak,
           wasm_memory_bytes: be.name === 'wasm' ? (be as WasmBackend).memoryBytes : null, note: [cell.note, note].filter(Boolean).join('; '),
         };
@@ -232,11 +242,12 @@ export async function benchStages(o: StagesOptions = {}): Promise<StagesReport> 
             const model = new Qwen3Model(be, cell.cfg, w);
             await model.forward(new Int32Array(4).fill(2), 1, 4, { returnHidden: false }); // warm-up (pipelines, pages)
             const rss = rssSampler();
+            const c0 = process.cpuUsage();
             const t0 = performance.now();
             const [tokens, flops, note] = await run(model);
             await be.sync();
             const ms = performance.now() - t0;
-            add(name, tokens, ms, flops, rss.stop(), be, note);
+            add(name, tokens, ms, cpuMs(c0), flops, rss.stop(), be, note);
           } finally {
             disposeQwen3Weights(be, w);
             be.destroy();
@@ -271,12 +282,13 @@ export async function benchStages(o: StagesOptions = {}): Promise<StagesReport> 
         await guarded(report, backend, shape, 'admission', async () => {
           const reps = quick ? 2 : 20;
           const rss = rssSampler();
+          const c0 = process.cpuUsage();
           const t0 = performance.now();
           let verdict: string | null = null;
           for (let i = 0; i < reps; i++) verdict = admit(g, gprofile)?.reason ?? null;
           const ms = (performance.now() - t0) / reps;
           const none = { name: 'none' } as ComputeBackend;
-          add('admission', completionTokens(g), ms, null, rss.stop(), none,
+          add('admission', completionTokens(g), ms, cpuMs(c0) / reps, null, rss.stop(), none,
             `ms per group, mean of ${reps}; prompt binding + reward recomputation (no signatures, no parse); ${verdict ?? 'admitted'}`);
         });
       }
@@ -290,13 +302,15 @@ export async function benchStages(o: StagesOptions = {}): Promise<StagesReport> 
             const batch = syntheticBatch(tcfg.V, 1, cell.trainSpread);
             await trainStep(trainer, batch); // warm-up
             const rss = rssSampler();
+            const c0 = process.cpuUsage();
             const t0 = performance.now();
             const rec = await trainStep(trainer, batch);
             await be.sync();
             const ms = performance.now() - t0;
+            const cpu = cpuMs(c0);
             let flops = 0;
             for (const r of batch[0]!.groups[0]!) for (let t = 0; t < r.tokens.length; t++) flops += 3 * positionFlops(tcfg, t + 1, t >= r.promptLen - 1);
-            add('train', rec.tokens, ms, flops, rss.stop(), be,
+            add('train', rec.tokens, ms, cpu, flops, rss.stop(), be,
               `${rec.tokens} trained tokens of 16 rollouts${cell.trainLayers !== cfg.L ? `; ${cell.trainLayers} layers (memory)` : ''}; FLOPs = 3× forward`);
           } finally {
             disposeTrainer(trainer);

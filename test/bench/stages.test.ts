@@ -23,7 +23,9 @@ describe('bench stages --quick', () => {
           expect(row!.tokens).toBeGreaterThan(0);
           expect(row!.ms).toBeGreaterThan(0);
           expect(row!.peak_rss_bytes).toBeGreaterThan(0);
+          expect(row!.cpu_ms).toBeGreaterThanOrEqual(0);
           if (stage !== 'admission') expect(row!.roofline).toBeGreaterThan(0);
+          if (stage !== 'admission') expect(row!.cpu_ms).toBeGreaterThan(0);
           if (backend === 'wasm' && stage !== 'admission') expect(row!.wasm_memory_bytes).toBeGreaterThan(0);
         }
       }
