@@ -5,7 +5,7 @@
  */
 import { grid, type GpuContext } from './context.ts';
 import {
-  ATTENTION_SCORES_WG, ATTENTION_WG, AttentionParams, attentionCombineWgsl, attentionPvWgsl, attentionScoresWgsl,
+  ATTENTION_WG, AttentionParams, attentionCombineWgsl, attentionPvWgsl, attentionScoresWgsl,
   attentionSoftmaxWgsl,
 } from './attention.wgsl.ts';
 
@@ -41,9 +41,8 @@ export function attention(
     const splitKeys = Math.max(MIN_SPLIT_KEYS, Math.ceil(L / Math.max(1, want)));
     const splits = Math.ceil(L / splitKeys);
     const params = AttentionParams.pack({ T, NH, NKV, past, S, HG, row0, rows, Rp, L, splits, splitKeys, scale: 1 / Math.sqrt(HD) });
-    const [wx, wy] = ATTENTION_SCORES_WG;
-    const gx = Math.ceil(L / 4 / wx);
-    const gy = Math.ceil(rows / 4 / wy);
+    const gx = Math.ceil(L / 4 / ATTENTION_WG);
+    const gy = Math.ceil(rows / 4);
     if (gx > 65535 || gy > 65535 || HG > 65535) {
       throw new Error(`attentionForward: B=${B} NKV=${NKV} T=${T} past=${past} exceed the webgpu dispatch limit`);
     }

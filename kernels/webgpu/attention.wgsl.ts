@@ -19,14 +19,14 @@
  *            invocations of one split would leave the device idle) each split sums its own range of keys into a
  *            partial buffer (split-K) and the combine pass adds the partials up.
  * CPU adapters such as lavapipe run invocations as SIMD lanes and pay heavily for workgroup barriers, so no pass
- * uses workgroup memory (the fused flash kernel with three barriers per 64 keys was several times slower there).
+ * uses workgroup memory (a fused flash kernel, online softmax with three barriers per 64 keys, measured about 3× slower
+ * there). lavapipe's LLVM pipeline does not hoist loop invariants either, so the inner loops only add strides.
  */
 import { uniforms } from './uniforms.ts';
 
 /** Invocations per workgroup of the softmax, pv and combine passes. */
 export const ATTENTION_WG = 64;
-/** Workgroup of the scores pass: [x over key groups of 4, y over row groups of 4], as the matmul's. */
-export const ATTENTION_SCORES_WG = [16, 4] as const;
+
 
 /** The uniforms shared by the passes: the WGSL struct and the host's packing from this one description. */
 export const AttentionParams = uniforms('Params', {
@@ -75,19 +75,21 @@ ${buffers.v !== undefined ? loader('v', buffers.v) : ''}
 `;
 }
 
-/** scores: P[s][i] = q_i · k_s · scale for a 4 keys × 4 rows block per invocation (dispatch [⌈L/4/16⌉, ⌈rows/4/4⌉, HG]). */
+/**
+ * scores: P[s][i] = q_i · k_s · scale for a block of 4 keys × 4 rows per invocation; a workgroup's invocations share
+ * their rows (so q loads are the same for all lanes) and take consecutive key groups (dispatch [⌈L/256⌉, ⌈rows/4⌉, HG]).
+ */
 export function attentionScoresWgsl(HD: number, G: number): string {
-  const [wx, wy] = ATTENTION_SCORES_WG;
   const J = [0, 1, 2, 3];
   const each = (f: (j: number) => string, sep = '\n    '): string => J.map(f).join(sep);
   return `${common(HD, G, { q: 1, k: 2 })}
 @group(0) @binding(0) var<storage, read_write> P: array<vec4f>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-@compute @workgroup_size(${wx}, ${wy})
+@compute @workgroup_size(${ATTENTION_WG})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
   let sFirst = gid.x * 4u;
-  let ii0 = gid.y * 4u;                // first row of the block, within the chunk
+  let ii0 = wid.y * 4u;                // first row of the block, within the chunk
   let hg = wid.z;
   if (sFirst >= p.L || ii0 >= p.rows) { return; }
   let iFirst = p.row0 + ii0;
