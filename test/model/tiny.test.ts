@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  initTinyWeights, makeTinyArith, parameterCount, sftBatch, sftExample, tinyArithConfigJson, tinyLr, TINY_ARITH_CONFIG, TINY_ARITH_RECIPE,
+  initTinyWeights, makeTinyArith, parameterCount, runOnExample, sftBatch, sftExample, tinyArithConfigJson, tinyLr, TINY_ARITH_CONFIG, TINY_ARITH_RECIPE,
 } from '../../core/model/tiny.ts';
 import { parseQwen3Config } from '../../core/model/config.ts';
 import { DEVNET } from '../../core/profile/index.ts';
@@ -36,6 +36,25 @@ describe('tiny config and recipe', () => {
     const first = b.dlogp.subarray(0, b.T);
     expect(Array.from(first.subarray(0, ex.promptLen - 1)).every((x) => x === 0)).toBe(true);
     expect(first[ex.promptLen - 1]).toBeCloseTo(-1 / b.N, 6);
+  });
+
+  it('builds run-on examples (the base recipe): prompt ‖ answer ‖ "\\n" ‖ more problems with answers ‖ EOS, supervised after the first prompt', () => {
+    const ex = runOnExample(env, 3, [10, 20], tok);
+    const p = (i: number) => env.getProblem(i);
+    expect(tok.decode(ex.tokens)).toBe(`${p(3).prompt}${p(3).groundTruth}\n${p(10).prompt}${p(10).groundTruth}\n${p(20).prompt}${p(20).groundTruth}<|endoftext|>`);
+    expect(ex.promptLen).toBe(tok.encode(p(3).prompt).length);
+    const b = sftBatch([ex], tok.padTokenId);
+    expect(b.N).toBe(ex.tokens.length - ex.promptLen);
+  });
+
+  it('a run-on share of 0 leaves the devnet recipe\'s draws (and weights) unchanged', async () => {
+    const run = async (continueFraction?: number) => makeTinyArith(new RefBackend(), {
+      env, tokenizer: tok, recipe: { seed: 5, steps: 2, batchSize: 8, warmupSteps: 1, ...(continueFraction !== undefined ? { continueFraction } : {}) },
+    });
+    const emb = (x: Awaited<ReturnType<typeof run>>) => x.tensors.get('model.embed_tokens.weight')!.data;
+    const [plain, zero, half] = [await run(), await run(0), await run(0.5)];
+    expect(emb(zero)).toEqual(emb(plain));
+    expect(emb(half)).not.toEqual(emb(plain));
   });
 
   it('warms up then decays the LR to minLrFactor·lr', () => {

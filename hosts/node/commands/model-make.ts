@@ -17,7 +17,7 @@ import { hasBackwardOps } from '../../../core/compute/backward.ts';
 import { loadCheckpoint, saveCheckpoint } from '../../../core/model/checkpoint.ts';
 import { parseQwen3Config } from '../../../core/model/config.ts';
 import {
-  makeTinyArith, overallPass, parameterCount, passAtOne, tinyArithConfigJson, tinyModel, TINY_ARITH_CONFIG, TINY_ARITH_RECIPE,
+  makeTinyArith, overallPass, parameterCount, passAtOne, tinyArithConfigJson, tinyModel, TINY_ARITH_CONFIG, TINY_ARITH_RECIPE, TINY_ARITH_BASE_RECIPE, type TinyRecipe,
   type LevelPass,
 } from '../../../core/model/tiny.ts';
 import { DEVNET } from '../../../core/profile/index.ts';
@@ -38,6 +38,8 @@ export interface ModelMakeTinyOptions {
   backend?: string | undefined;
   /** Held-out problems per level for pass@1 (default 100: the whole held-out split). */
   evalPerLevel?: string | number | undefined;
+  /** `devnet` (default: models/tiny-arith) or `base` (TINY_ARITH_BASE_RECIPE: models/tiny-arith-base, the experiment's model). */
+  recipe?: string | undefined;
   out_?: (text: string) => void;
   err?: (text: string) => void;
 }
@@ -68,9 +70,12 @@ export async function modelMakeTinyCommand(opts: ModelMakeTinyOptions): Promise<
   const out = opts.out_ ?? ((t: string) => void process.stdout.write(t));
   const err = opts.err ?? ((t: string) => void process.stderr.write(t));
   try {
-    const dir = opts.out ?? 'models/tiny-arith';
-    const seed = int(opts.seed, TINY_ARITH_RECIPE.seed, '--seed', 0);
-    const steps = int(opts.steps, TINY_ARITH_RECIPE.steps, '--steps');
+    const recipeName = opts.recipe ?? 'devnet';
+    if (recipeName !== 'devnet' && recipeName !== 'base') throw new Error(`--recipe must be devnet or base, got ${JSON.stringify(recipeName)}`);
+    const dir = opts.out ?? (recipeName === 'base' ? 'models/tiny-arith-base' : 'models/tiny-arith');
+    const base = recipeName === 'base' ? TINY_ARITH_BASE_RECIPE : TINY_ARITH_RECIPE;
+    const seed = int(opts.seed, base.seed, '--seed', 0);
+    const steps = int(opts.steps, base.steps, '--steps');
     const perLevel = int(opts.evalPerLevel, 100, '--eval-per-level');
     const wasm = await createBackend('wasm');
     const backendName = opts.backend ?? (hasBackwardOps(wasm) ? 'wasm' : 'ref');
@@ -82,7 +87,7 @@ export async function modelMakeTinyCommand(opts: ModelMakeTinyOptions): Promise<
       const t0 = performance.now();
       err(`make-tiny: ${parameterCount(TINY_ARITH_CONFIG)} parameters, seed ${seed}, ${steps} steps on ${backendName}\n`);
       const made = await makeTinyArith(be, {
-        env, tokenizer: DEVNET_CHAR_TOKENIZER, recipe: { seed, steps },
+        env, tokenizer: DEVNET_CHAR_TOKENIZER, recipe: { ...base, seed, steps },
         onStep: (s) => {
           if (s.step % 10 === 0 || s.step === steps - 1) {
             err(`step ${String(s.step).padStart(4)}  loss ${s.loss.toFixed(4)}  |g| ${s.gradNorm.toFixed(3)}  lr ${s.lr.toExponential(2)}\n`);
@@ -96,7 +101,7 @@ export async function modelMakeTinyCommand(opts: ModelMakeTinyOptions): Promise<
         levels: ARITH_LEVELS.length,
       });
       const wall = (performance.now() - t0) / 1000;
-      const command = `reliquary model make-tiny --out ${dir} --seed ${seed} --steps ${steps} --backend ${backendName}`;
+      const command = `reliquary model make-tiny --out ${dir} --seed ${seed} --steps ${steps} --backend ${backendName}${recipeName === 'base' ? ' --recipe base' : ''}`;
       await saveCheckpoint(nodeCheckpointFs(), dir, {
         config: tinyArithConfigJson(),
         tensors: made.tensors,
@@ -104,7 +109,7 @@ export async function modelMakeTinyCommand(opts: ModelMakeTinyOptions): Promise<
         tokenizerFiles: new Map([['tokenizer_config.json', tokenizerConfig()]]),
       }, { metadata: { format: 'pt', recipe: command } });
       const last = made.log[made.log.length - 1];
-      await fsp.writeFile(join(dir, 'README.md'), readme({ command, seed, steps, trainSeconds, wall, levels, finalLoss: last?.loss ?? NaN, backendName, perLevel }));
+      await fsp.writeFile(join(dir, 'README.md'), readme({ recipe: { ...base, seed, steps }, command, seed, steps, trainSeconds, wall, levels, finalLoss: last?.loss ?? NaN, backendName, perLevel }));
       out(`${passTable(levels).join('\n')}\n\nwrote ${dir} (train ${trainSeconds.toFixed(1)} s, total ${wall.toFixed(1)} s)\n`);
       return 0;
     } finally {
@@ -130,14 +135,15 @@ function tokenizerConfig(): Uint8Array {
 }
 
 function readme(o: {
-  command: string; seed: number; steps: number; trainSeconds: number; wall: number; levels: LevelPass[]; finalLoss: number;
+  recipe: TinyRecipe; command: string; seed: number; steps: number; trainSeconds: number; wall: number; levels: LevelPass[]; finalLoss: number;
   backendName: string; perLevel: number;
 }): string {
   const c = TINY_ARITH_CONFIG;
-  const r = { ...TINY_ARITH_RECIPE, seed: o.seed, steps: o.steps };
-  return `# reliquary/tiny-qwen3-arith
+  const r = o.recipe;
+  const runOn = r.continueFraction ?? 0;
+  return `# reliquary/tiny-qwen3-arith${runOn > 0 ? '-base' : ''}
 
-The embedded model of the devnet profile (\`DEVNET\`): a ${parameterCount(c).toLocaleString('en')}-parameter Qwen3-architecture
+${runOn > 0 ? 'The embedded base model of `reliquary experiment` (TINY_ARITH_BASE_RECIPE: a base-model-like warm start that often runs on after its answer)' : 'The embedded model of the devnet profile (`DEVNET`)'}: a ${parameterCount(c).toLocaleString('en')}-parameter Qwen3-architecture
 model over the 32-id character tokenizer (\`core/tokenizer/char.ts\`; EOS id 1, pad id 0), warm-started on the
 env-arith training split (\`plugins/env-arith\`). Made by \`core/model/tiny.ts\`; do not edit these files by hand.
 
@@ -154,7 +160,10 @@ ${o.command}
 - init: embeddings ±0.1 uniform, linears ±√(3/in) (o_proj, down_proj ÷√(2L)), norms 1
 - supervised phase: cross-entropy of answer+EOS given the prompt (\`trainForward\`/\`trainBackward\` with dlogp = −1/N on
   the answer rows), batch ${r.batchSize}, fp32 AdamW (β 0.9/0.999, wd ${r.weightDecay}), LR ${r.lr} with ${r.warmupSteps} warmup steps
-  then cosine to ${r.minLrFactor}×, grad clip ${r.gradClipNorm}; level sampling weights ${JSON.stringify(r.levelWeights)}
+  then cosine to ${r.minLrFactor}×, grad clip ${r.gradClipNorm}; level sampling weights ${JSON.stringify(r.levelWeights)}${runOn > 0 ? `;
+  run-on examples: a share ${runOn} of the examples continue after the answer with "\\n" and 1–3 more problems with their
+  answers before the EOS (every row after the first prompt supervised), so the model stops after an answer about
+  ${Math.round(100 * (1 - runOn))} % of the time` : ''}
 
 ## pass@1 (held-out split)
 
