@@ -73,7 +73,7 @@ program
   .option('--store <spec>', 'the object store instead of <data>/store: fs:DIR or s3://bucket/prefix?endpoint=http://127.0.0.1:9000 (credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)')
   .option('--port <p>', 'HTTP port on 127.0.0.1 (0: any free port)', '8899')
   .option('--windows <n>', 'exit after N windows (default: run until stopped)')
-  .option('--miners <n>', 'wait for N miners to register before the first window', '0')
+  .option('--miners <n>', 'wait for N miners to register before the first window (0: start at once; a window admits the miners registered when it opens)', '1')
   .option('--collection-seconds <s>', "collection phase length (default: the profile's)")
   .option('--model <dir>', 'initial checkpoint', resolve(ROOT, 'models/tiny-arith'))
   .option('--report <file>', 'write a JSON report: per-window results and per-miner hotkey, submitted, accepted, paid')
@@ -198,13 +198,12 @@ const model = program.command('model').description('Qwen3 checkpoints');
 model
   .command('make-tiny')
   .description('make the embedded devnet model: seeded init + supervised warm start on env-arith, then pass@1 per level')
-  .option('--out <dir>', 'output checkpoint directory (default models/tiny-arith, with --recipe base models/tiny-arith-base)')
+  .option('--out <dir>', 'output checkpoint directory', 'models/tiny-arith')
   .option('--seed <n>', 'init and sampling seed', '1')
   .option('--steps <n>', 'optimizer steps', '2000')
   .option('--backend <name>', 'ref | wasm (default: wasm when it has the backward ops, else ref)')
   .option('--eval-per-level <n>', 'held-out problems per level for pass@1', '100')
-  .option('--recipe <name>', 'devnet (models/tiny-arith) or base (models/tiny-arith-base: half the examples run on after the answer)', 'devnet')
-  .action(async (opts: { out?: string; seed: string; steps: string; backend?: string; evalPerLevel: string; recipe: string }) => {
+  .action(async (opts: { out: string; seed: string; steps: string; backend?: string; evalPerLevel: string }) => {
     process.exitCode = await modelMakeTinyCommand(opts);
   });
 model

@@ -79,8 +79,19 @@ export interface MinerHost {
 
 const sleep = (s: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, s * 1000)));
 
+/** Seconds during which the same error line is said once (a validator that went away fails every poll). */
+const REPEAT_QUIET_SECONDS = 10;
+
 export async function startMiner(o: MinerHostOptions): Promise<MinerHost> {
   const log = o.log ?? (() => {});
+  let lastError = { line: '', at: 0 };
+  const logError = (e: unknown): void => {
+    const line = `${o.name}: ${e instanceof Error ? e.message : String(e)}`;
+    const now = Date.now();
+    if (line === lastError.line && now - lastError.at < REPEAT_QUIET_SECONDS * 1000) return;
+    lastError = { line, at: now };
+    log(line);
+  };
   const fs = nodeCheckpointFs();
   const be: ComputeBackend = await createNodeWasmBackend();
   let model = await loadModel(be, { fs, dir: o.modelDir });
@@ -135,7 +146,7 @@ export async function startMiner(o: MinerHostOptions): Promise<MinerHost> {
         refusedWindows.push({ window: e.window, reason: e.reason, message: e.message });
         log(`${o.name}: window ${e.window} skipped (${e.reason}): ${e.message}`);
       } else if (e.kind === 'error') {
-        log(`${o.name}: ${e.error instanceof Error ? e.error.message : String(e.error)}`);
+        logError(e.error);
       }
     },
   }, { checkpointN: o.checkpointN, pollSeconds: 0.25, ...(o.groupsPerWindow !== undefined && { groupsPerWindow: o.groupsPerWindow }) });
@@ -154,7 +165,7 @@ export async function startMiner(o: MinerHostOptions): Promise<MinerHost> {
           log(`${o.name}: stopped: ${e.message}`);
           return;
         }
-        log(`${o.name}: ${e instanceof Error ? e.message : String(e)}`);
+        logError(e);
         await sleep(0.5);
       }
     }

@@ -63,9 +63,12 @@ async function keySeed(file: string): Promise<Uint8Array> {
  * `/state`'s randomness. No answer yet (window moved on, validator busy, network) is null: asked again next tick.
  * A validator that serves no proof at all (an older node) is said once, and its windows are mined unverified.
  */
-export function beaconWindowCheck(baseUrl: string, profile: Profile, log: (line: string) => void, name: string): (state: GrpoBatchState) => Promise<WindowCheck | null> {
+export function beaconWindowCheck(baseUrl: string, profile: Profile, log: (line: string) => void, name: string, firstWindow = 0): (state: GrpoBatchState) => Promise<WindowCheck | null> {
   let unserved = false;
   return async (state) => {
+    if (state.window_n < firstWindow) {
+      return { ok: false, reason: 'not_registered_yet', message: `registered while it was open; a window admits the registry of its opening, so this miner mines from window ${firstWindow}` };
+    }
     const r = await fetchWindowBeacon(baseUrl).catch(() => null);
     if (r === null) return null;
     const body = r.body as { window_n?: unknown; detail?: unknown } | null;
@@ -125,7 +128,7 @@ export async function minerCommand(opts: MinerCommandOptions): Promise<number> {
     const base = parts.environments.profile;
     const profile = info.collection_seconds === base.window.collectionSeconds && info.upload_grace_seconds === base.window.uploadGraceSeconds
       ? base : fastDevnetProfile(info.collection_seconds, info.upload_grace_seconds, base);
-    const uid = await registerMiner(baseUrl, signer, coldkey.ss58, name);
+    const { uid, effectiveWindow } = await registerMiner(baseUrl, signer, coldkey.ss58, name);
     log(`${name} ${signer.ss58} registered as uid ${uid} at ${baseUrl} (validator ${info.hotkey})`);
 
     // The starting checkpoint is verified like any later one (the base checkpoint, n = 0, too).
@@ -137,7 +140,7 @@ export async function minerCommand(opts: MinerCommandOptions): Promise<number> {
     miner = await startMiner({
       name, profile, envs: parts.environments.environments, baseUrl, validatorHotkey: info.hotkey, signer,
       selector: parts.selector, modelDir: c.dir, checkpointN: c.checkpointN, log,
-      archives: fetchArchives(baseUrl, info.hotkey), checkWindow: beaconWindowCheck(baseUrl, profile, log, name),
+      archives: fetchArchives(baseUrl, info.hotkey), checkWindow: beaconWindowCheck(baseUrl, profile, log, name, effectiveWindow),
       ...(groups !== undefined && { groupsPerWindow: groups }),
     });
     miner.start();

@@ -4,13 +4,15 @@
  *
  *   GET  /node           → { role, hotkey, uid, profile_id, collection_seconds, upload_grace_seconds, environments,
  *                            environments_digest, checkpoint: { n, dir, revision } }
- *   POST /node/register  { hotkey, coldkey, signature, name? } → { uid } · 400 { detail }
+ *   POST /node/register  { hotkey, coldkey, signature, name? } → { uid, effective_window } · 400 { detail }
  *   GET  /node/archives?since=W&keep=K → { archives: [signed window archives, window > W, the newest K, oldest first] }
  *   GET  /node/beacon    → the beacon round the open window's randomness came from (`WindowBeaconProof` of
  *                          plugins/beacon-drand: round, signature, the beacon's chain info) · 404 when no window is open
  *
  * Registration is on the validator's local chain (chain-local lives in its store); the signature is the hotkey's
  * sr25519 signature over ASCII `reliquary-register|<hotkey>|<coldkey>`, so nobody registers a key they do not hold.
+ * A window admits the hotkeys of the registry snapshot taken when it opened, so a registration made while window N
+ * is open counts from `effective_window` N + 1 (N itself when no window is open).
  * The optional `name` (a label for the logs, unsigned) and every registration of this process are kept in the
  * `NodeRegistrations` passed in. Archives are served as stored: the miner checks each signature itself
  * (`fetchArchives`), and verifies the beacon round (BLS) itself (`fetchWindowBeacon` + `verifyWindowBeacon`).
@@ -91,9 +93,11 @@ export function nodeRoutes(app: Hono<any>, host: () => ValidatorHost, registrati
     if (name !== undefined && (typeof name !== 'string' || !NAME_RE.test(name))) {
       return c.json({ detail: 'name must be 1 to 32 characters: letters, digits, _ . @ -' }, 400);
     }
-    const uid = await host().chain.register(hotkey, coldkey);
+    const h = host();
+    const uid = await h.chain.register(hotkey, coldkey);
     registrations.set(hotkey, typeof name === 'string' ? name : `${hotkey.slice(0, 8)}…`);
-    return c.json({ uid });
+    const w = h.validator.window;
+    return c.json({ uid, effective_window: w.phase === 'ready' ? w.windowN : w.windowN + 1 });
   });
   app.get('/node/archives', async (c) => {
     const h = host();
@@ -156,18 +160,21 @@ export async function nodeInfo(baseUrl: string, waitSeconds = 60): Promise<NodeI
   }
 }
 
-/** Registers `signer` under `coldkey` on the validator's local chain (with a `name` for its logs); resolves to the uid. */
-export async function registerMiner(baseUrl: string, signer: Signer, coldkey: string, name?: string): Promise<number> {
+/**
+ * Registers `signer` under `coldkey` on the validator's local chain (with a `name` for its logs); resolves to the uid
+ * and the first window that admits it.
+ */
+export async function registerMiner(baseUrl: string, signer: Signer, coldkey: string, name?: string): Promise<{ uid: number; effectiveWindow: number }> {
   const signature = signer.sign(registerMessage(signer.ss58, coldkey));
   const r = await fetchJson(`${baseUrl}/node/register`, {
     method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ hotkey: signer.ss58, coldkey, signature, ...(name !== undefined && NAME_RE.test(name) && { name }) }),
   });
-  const uid = (r.body as { uid?: unknown } | null)?.uid;
+  const { uid, effective_window: effective } = (r.body ?? {}) as { uid?: unknown; effective_window?: unknown };
   if (r.status !== 200 || typeof uid !== 'number') {
     throw new ConfigError(`registration refused by ${baseUrl}: ${(r.body as { detail?: string } | null)?.detail ?? `HTTP ${r.status}`}`);
   }
-  return uid;
+  return { uid, effectiveWindow: typeof effective === 'number' ? effective : 0 };
 }
 
 /**

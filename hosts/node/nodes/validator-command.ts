@@ -121,7 +121,7 @@ export async function validatorCommand(opts: ValidatorCommandOptions, root: stri
   try {
     const windows = intFlag(opts.windows, undefined, '--windows', 1, 1_000_000);
     const port = intFlag(opts.port, 0, '--port', 0, 65535)!;
-    const waitMiners = intFlag(opts.miners, 0, '--miners', 0, 1000)!;
+    const waitMiners = intFlag(opts.miners, 1, '--miners', 0, 1000)!;
     const collection = intFlag(opts.collectionSeconds, undefined, '--collection-seconds', 2, 3600);
     const dataDir = resolve(process.cwd(), opts.data ?? './data');
     const config = withStore(withEnvModules(opts.config ? await loadConfig(opts.config) : EMPTY_CONFIG, opts.env ?? []), opts.store);
