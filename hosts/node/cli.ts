@@ -198,12 +198,13 @@ const model = program.command('model').description('Qwen3 checkpoints');
 model
   .command('make-tiny')
   .description('make the embedded devnet model: seeded init + supervised warm start on env-arith, then pass@1 per level')
-  .option('--out <dir>', 'output checkpoint directory', 'models/tiny-arith')
+  .option('--out <dir>', 'output checkpoint directory (default models/tiny-arith, with --recipe base models/tiny-arith-base)')
   .option('--seed <n>', 'init and sampling seed', '1')
   .option('--steps <n>', 'optimizer steps', '2000')
   .option('--backend <name>', 'ref | wasm (default: wasm when it has the backward ops, else ref)')
   .option('--eval-per-level <n>', 'held-out problems per level for pass@1', '100')
-  .action(async (opts: { out: string; seed: string; steps: string; backend?: string; evalPerLevel: string }) => {
+  .option('--recipe <name>', 'devnet (models/tiny-arith) or base (models/tiny-arith-base: half the examples run on after the answer)', 'devnet')
+  .action(async (opts: { out?: string; seed: string; steps: string; backend?: string; evalPerLevel: string; recipe: string }) => {
     process.exitCode = await modelMakeTinyCommand(opts);
   });
 model
