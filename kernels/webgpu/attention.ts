@@ -5,7 +5,7 @@
  */
 import { grid, type GpuContext } from './context.ts';
 import {
-  ATTENTION_WG, AttentionParams, attentionCombineWgsl, attentionPvWgsl, attentionScoresWgsl,
+  ATTENTION_WG, AttentionParams, attentionPvWorkgroup, attentionCombineWgsl, attentionPvWgsl, attentionScoresWgsl,
   attentionSoftmaxWgsl,
 } from './attention.wgsl.ts';
 
@@ -36,7 +36,7 @@ export function attention(
     const rows = Math.min(chunk, R - row0);
     const Rp = Math.ceil(rows / 4) * 4;
     const L = past + Math.floor((row0 + rows - 1) / G) + 1;
-    const pvBase = HG * (Rp / 4) * HD4;
+    const pvBase = HG * (Rp / 4) * Math.ceil(HD4 / attentionPvWorkgroup(HD)) * attentionPvWorkgroup(HD);
     const want = Math.ceil(ATTENTION_TARGET_INVOCATIONS / pvBase);
     const splitKeys = Math.max(MIN_SPLIT_KEYS, Math.ceil(L / Math.max(1, want)));
     const splits = Math.ceil(L / splitKeys);
@@ -48,7 +48,7 @@ export function attention(
     }
     ctx.run({ key: `attentionScores:${HD}:${G}`, code: () => attentionScoresWgsl(HD, G) }, [scratch, q, k], params, [gx, gy, HG]);
     ctx.run({ key: `attentionSoftmax:${G}`, code: () => attentionSoftmaxWgsl(G) }, [scratch], params, [Math.ceil(rows / ATTENTION_WG), HG]);
-    const pvGroups = grid(Math.ceil((pvBase * splits) / ATTENTION_WG));
+    const pvGroups = grid(HG * (Rp / 4) * splits);
     if (splits === 1) {
       ctx.run({ key: `attentionPv:${HD}:${G}`, code: () => attentionPvWgsl(HD, G, false) }, [out, scratch, v], params, pvGroups);
     } else {

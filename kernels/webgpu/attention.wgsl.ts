@@ -136,27 +136,32 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
 `;
 }
 
+/** Invocations per workgroup of the pv pass for head_dim HD: one per 4 dims, at most 64. */
+export function attentionPvWorkgroup(HD: number): number {
+  return Math.min(ATTENTION_WG, Math.ceil(HD / 4));
+}
+
 /**
- * pv: 4 rows × 4 dims of out per invocation, over its split of the keys (flat dispatch of HG·⌈rows/4⌉·splits·HD4
- * invocations, dims fastest). `split` writes partials (HG, Rp, splits, HD) for the combine pass instead of out.
+ * pv: 4 rows × 4 dims of out per invocation over its split of the keys; a workgroup is one (hg, row group, split),
+ * its invocations take consecutive dims (v loads contiguous across lanes, P loads shared). Dispatch: HG·⌈rows/4⌉·splits
+ * workgroups. `split` writes partials (HG, Rp, splits, HD) for the combine pass instead of out.
  */
 export function attentionPvWgsl(HD: number, G: number, split: boolean): string {
   const J = [0, 1, 2, 3];
+  const W = attentionPvWorkgroup(HD);
   const each = (f: (j: number) => string, sep = '\n    '): string => J.map(f).join(sep);
   // Row j of the block: out (or its partial of this split) at dims 4·d4 … 4·d4+3.
   const store = (j: number): string => `let o = acc${j} * P[(invBase + ${j}u) / 4u][(invBase + ${j}u) % 4u];
-    let oo = ${split ? `((hg * p.Rp + ii0 + ${j}u) * p.splits + sp) * HD` : `q_off(hg, i0 + ${j}u)`} + d4 * 4u;
-    for (var c = 0u; c < 4u; c++) { if (d4 * 4u + c < HD) { dst[oo + c] = o[c]; } }`;
+      let oo = ${split ? `((hg * p.Rp + ii0 + ${j}u) * p.splits + sp) * HD` : `q_off(hg, i0 + ${j}u)`} + d4 * 4u;
+      for (var c = 0u; c < 4u; c++) { if (d4 * 4u + c < HD) { dst[oo + c] = o[c]; } }`;
   return `${common(HD, G, { v: 2 })}
 @group(0) @binding(0) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(1) var<storage, read> P: array<vec4f>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-@compute @workgroup_size(${ATTENTION_WG})
+@compute @workgroup_size(${W})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  var id = (wid.y * nwg.x + wid.x) * ${ATTENTION_WG}u + lid;
-  let d4 = id % HD4;
-  id /= HD4;
+  var id = wid.y * nwg.x + wid.x;
   let sp = id % p.splits;
   id /= p.splits;
   let RG = (p.rows + 3u) / 4u;
@@ -169,21 +174,23 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let sBegin = sp * p.splitKeys;
   let sEnd = min(lim(iLast), min(sBegin + p.splitKeys, p.L));
   let pStride = p.Rp / 4u;
-  var po = (hg * p.L + sBegin) * pStride + rg;
   let vStride = p.NKV * HD / QU;
-  var vo = kv_off(hg, sBegin) / QU;
-  ${each((j) => `var acc${j} = vec4f(0.0);`, '\n  ')}
-  for (var s = sBegin; s < sEnd; s++) {
-    let pr = P[po];
-    let vs = v4(vo, d4);
-    po += pStride;
-    vo += vStride;
-    ${each((j) => `acc${j} += pr[${j}] * vs;`)}
-  }
   let invBase = p.HG * p.L * p.Rp + hg * p.Rp + ii0; // 1/Σ of the block's rows
-  ${J.map((j) => `if (ii0 + ${j}u < p.rows) {
-    ${store(j)}
-  }`).join('\n  ')}
+  for (var d4 = lid; d4 < HD4; d4 += ${W}u) {
+    var po = (hg * p.L + sBegin) * pStride + rg;
+    var vo = kv_off(hg, sBegin) / QU;
+    ${each((j) => `var acc${j} = vec4f(0.0);`)}
+    for (var s = sBegin; s < sEnd; s++) {
+      let pr = P[po];
+      let vs = v4(vo, d4);
+      po += pStride;
+      vo += vStride;
+      ${each((j) => `acc${j} += pr[${j}] * vs;`, '\n      ')}
+    }
+    ${J.map((j) => `if (ii0 + ${j}u < p.rows) {
+      ${store(j)}
+    }`).join('\n    ')}
+  }
 }
 `;
 }
