@@ -50,7 +50,7 @@ program
   .option('--json', 'print the report as JSON')
   .option('--report <file>', 'also write the JSON report to a file')
   .option('--quiet', 'no live progress on stderr')
-  .option('--store <url>', "the validator's object store, passed to `reliquary validator --store` (fs:DIR or s3://bucket?endpoint=URL&region=R&prefix=P)")
+  .option('--store <spec>', "the validator's object store, passed to `reliquary validator --store`: fs:DIR or s3://bucket/prefix?endpoint=http://127.0.0.1:9000")
   .option('--env <name>', 'arith (default) or code: env-code graded by the pyodide sandbox, on a tiny random Qwen3 (state in <data>/code-devnet)', 'arith')
   .option('--collection <s>', '--env code: collection seconds of a window (default 60)')
   .option('--seed <n>', '--env code: seed of the random model (default 15)')

@@ -12,6 +12,8 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DevnetChildError, DevnetInterrupted, runDevnetProcesses } from '../devnet/processes.ts';
 import { formatReport } from '../devnet/report.ts';
+import { ConfigError } from '../nodes/config.ts';
+import { storeEntry } from '../nodes/store-spec.ts';
 
 /** A mistake in the command line: printed as one line, exit code 2. */
 class UsageError extends Error {}
@@ -56,7 +58,7 @@ export async function devnetCommand(opts: DevnetCommandOptions, root: string): P
     const groups = opts.groups === undefined ? undefined : int(opts.groups, 8, '--groups', 1, 1000);
     const modelDir = resolve(opts.model ?? resolve(root, 'models/tiny-arith'));
     if (!existsSync(join(modelDir, 'config.json'))) throw new UsageError(`--model ${opts.model ?? modelDir}: no checkpoint there (no config.json); give a checkpoint directory such as models/tiny-arith`);
-    if (opts.store !== undefined && !/^(fs:|s3:\/\/)/.test(opts.store)) throw new UsageError(`--store ${JSON.stringify(opts.store)}: give fs:DIR or s3://bucket?endpoint=URL&region=R&prefix=P`);
+    if (opts.store !== undefined) storeEntry(opts.store); // a mistake in the spec is said here, before any child starts
     const report = await runDevnetProcesses({
       cli: reliquaryCli(root),
       windows, miners,
@@ -75,6 +77,6 @@ export async function devnetCommand(opts: DevnetCommandOptions, root: string): P
     err(`reliquary devnet: ${e instanceof Error ? e.message : String(e)}`);
     if (process.env['RELIQUARY_DEBUG'] && e instanceof Error && !(e instanceof DevnetChildError) && e.stack) err(e.stack);
     if (e instanceof DevnetInterrupted) return 130;
-    return e instanceof UsageError ? 2 : 1;
+    return e instanceof UsageError || e instanceof ConfigError ? 2 : 1;
   }
 }
