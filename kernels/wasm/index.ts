@@ -162,6 +162,8 @@ export class WasmBackend implements ComputeBackend, BackwardOps {
   private gemmScratch = 0;
   private destroyed = false;
   private pool: KernelThreadPool | undefined;
+  /** The last RoPE table (cos then sin, in linear memory): a forward asks for the same one twice per layer. */
+  private rope: { key: string; ptr: number; bytes: number } | undefined;
   /** Control block of the thread pool (0 when single-threaded). */
   private readonly ctrl: number = 0;
 
@@ -218,6 +220,19 @@ export class WasmBackend implements ComputeBackend, BackwardOps {
       const row = NH * HD * 4, tab = (HD / 2) * 4;
       this.par(name, T, 1, work, (lo, hi) => [out + lo * row, inp + lo * row, cos + lo * tab, sin + lo * tab, 1, hi - lo, NH, HD]);
     }
+  }
+
+  /** Pointer of the RoPE cos table (P, HD/2) of positions past … past+T−1, the sin table right after it. */
+  private ropeTablePtr(HD: number, theta: number, past: number, T: number): number {
+    const key = `${HD} ${theta} ${past} ${T}`;
+    if (this.rope?.key === key) return this.rope.ptr;
+    if (this.rope) this.arena.release(this.rope.ptr, this.rope.bytes);
+    const { cos, sin } = ropeTable(HD, theta, past, T);
+    const p = this.arena.alloc(cos.byteLength * 2);
+    this.f32View(p, cos.length).set(cos);
+    this.f32View(p + cos.byteLength, sin.length).set(sin);
+    this.rope = { key, ptr: p, bytes: cos.byteLength * 2 };
+    return p;
   }
 
   /** Bytes of linear memory in use (peak), for reports. */
@@ -316,12 +331,8 @@ export class WasmBackend implements ComputeBackend, BackwardOps {
 
   ropeForward(out: Tensor<'f32'>, inp: Tensor<'f32'>, B: number, T: number, NH: number, HD: number, past: number, theta: number): void {
     v.checkRope(this.name, out, inp, B, T, NH, HD, past, theta);
-    const { cos, sin } = ropeTable(HD, theta, past, T);
-    this.withTemp(cos.byteLength * 2, (p) => {
-      this.f32View(p, cos.length).set(cos);
-      this.f32View(p + cos.byteLength, sin.length).set(sin);
-      this.ropeOp('rope', ptr(out), ptr(inp), p, p + cos.byteLength, B, T, NH, HD);
-    });
+    const p = this.ropeTablePtr(HD, theta, past, T);
+    this.ropeOp('rope', ptr(out), ptr(inp), p, p + T * HD * 2, B, T, NH, HD);
   }
 
   qkNormForward(out: Tensor<'f32'>, inp: Tensor<'f32'>, weight: Tensor<'f32'>, B: number, T: number, NH: number, HD: number, eps: number): void {
@@ -446,12 +457,8 @@ export class WasmBackend implements ComputeBackend, BackwardOps {
 
   ropeBackward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, B: number, T: number, NH: number, HD: number, past: number, theta: number): void {
     checkBackwardOp.rope(this.name, dinp, dout, B, T, NH, HD, past, theta);
-    const { cos, sin } = ropeTable(HD, theta, past, T);
-    this.withTemp(cos.byteLength * 2, (p) => {
-      this.f32View(p, cos.length).set(cos);
-      this.f32View(p + cos.byteLength, sin.length).set(sin);
-      this.ropeOp('ropeBackward', ptr(dinp), ptr(dout), p, p + cos.byteLength, B, T, NH, HD);
-    });
+    const p = this.ropeTablePtr(HD, theta, past, T);
+    this.ropeOp('ropeBackward', ptr(dinp), ptr(dout), p, p + T * HD * 2, B, T, NH, HD);
   }
 
   qkNormBackward(
