@@ -107,6 +107,7 @@ describe('browser routes', () => {
     const host = {
       hotkey: B.ss58, uid: 0, profile: DEVNET, environments: { summary: [], digest: '' },
       node: { checkpoint: { checkpointN: 0, dir: '/x', revision: 'r' } },
+      validator: { window: { phase: 'ready', windowN: 0 } }, // /node/register answers the first window that admits it
       chain: { register: async (h: string, c: string) => registered.push([h, c]) },
     } as unknown as ValidatorHost;
     const a = new Hono();
