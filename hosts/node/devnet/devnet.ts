@@ -1,5 +1,6 @@
 /**
- * `runDevnet`: the one-command local devnet. A validator (validator-host.ts) on 127.0.0.1 and N miners
+ * `runDevnet`: the local devnet in one process (tests; `reliquary devnet` runs the same market as separate processes,
+ * processes.ts). A validator (validator-host.ts) on 127.0.0.1 and N miners
  * (miner-host.ts), each with its own sr25519 hotkey registered in the local chain under a coldkey (the last two
  * miners share one operator when N ≥ 3, so the one-claim-per-(operator, prompt) rule is exercised), all on the
  * embedded tiny model and the wasm backend, for W windows; then the report (report.ts).
@@ -17,7 +18,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { DEVNET, type Profile } from '../../../core/profile/index.ts';
-import { archiveKey, verifyArchive, type WindowArchive } from '../../../core/market/archive.ts';
+import { verifyArchive, type WindowArchive } from '../../../core/market/archive.ts';
 import { signerFromSeed } from '../../../core/protocol/sr25519.ts';
 import { envArith } from '../../../plugins/env-arith/index.ts';
 import { startMiner, type MinerHost, type SelectorKind } from './miner-host.ts';
@@ -25,7 +26,7 @@ import { buildReport, chainWeightsOf, type ChainWeights, type DevnetReport } fro
 import { startValidator, type HeldOutEval, type ValidatorHost, type WindowReport } from './validator-host.ts';
 import { dashboardFeed } from '../../../core/validator/dashboard.ts';
 import { browserRoutes } from '../../browser/serve.ts';
-import { nodeRoutes } from '../nodes/node-routes.ts';
+import { newestArchiveKeys, nodeRoutes } from '../nodes/node-routes.ts';
 
 export interface DevnetOptions {
   readonly windows: number;
@@ -64,23 +65,17 @@ function randomSigner() {
  * verified against the validator hotkey; the newest `keep`, oldest first): the selector's `feed.archives`.
  */
 function archiveFeed(validator: ValidatorHost, keep = 8): () => Promise<readonly WindowArchive[]> {
-  const prefix = archiveKey(validator.hotkey, 0).replace(/window-0\.json$/, '');
   const cache = new Map<string, WindowArchive>();
   return async () => {
-    const keys = (await validator.store.list(prefix))
-      .map((k) => ({ k, w: Number(/window-(\d+)\.json$/.exec(k)?.[1]) }))
-      .filter((x) => Number.isSafeInteger(x.w))
-      .sort((a, b) => a.w - b.w)
-      .slice(-keep);
     const out: WindowArchive[] = [];
-    for (const { k } of keys) {
-      let a = cache.get(k);
+    for (const { key } of await newestArchiveKeys(validator.store, validator.hotkey, keep)) {
+      let a = cache.get(key);
       if (a === undefined) {
-        const bytes = await validator.store.get(k);
+        const bytes = await validator.store.get(key);
         if (!bytes) continue;
         const parsed: unknown = JSON.parse(new TextDecoder().decode(bytes));
         if (!verifyArchive(parsed, validator.hotkey).ok) continue;
-        cache.set(k, (a = parsed as WindowArchive));
+        cache.set(key, (a = parsed as WindowArchive));
       }
       out.push(a);
     }
