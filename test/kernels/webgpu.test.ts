@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { attentionForward as refAttention } from '../../kernels/ref/attention.ts';
+import { rmsnormRows as refRmsnormRows } from '../../kernels/ref/rmsnorm.ts';
 import type { WebGPUBackend } from '../../kernels/webgpu/index.ts';
 import { createNodeWebGPUBackend } from '../../kernels/webgpu/node-device.ts';
 import { checkTensor, randomF32 } from './check.ts';
@@ -56,5 +57,30 @@ describe('webgpu attention tiles, splits and chunks against ref', () => {
     be.attentionForward(out, ...ts, B, T, NH, NKV, HD, past, S);
     checkTensor(await be.download(out), expected, 'webgpu attention', tol);
     for (const t of [...ts, out]) be.dispose(t);
+  });
+});
+
+// One invocation per row (kernels/webgpu/rmsnorm.wgsl.ts): row counts across several workgroups of 64, vec4 and
+// scalar rows. Tolerance as the suite's norm group.
+describe('webgpu rmsnorm rows across workgroups against ref', () => {
+  let be: WebGPUBackend;
+  beforeAll(async () => {
+    be = await createNodeWebGPUBackend();
+  });
+  afterAll(() => be?.destroy());
+
+  it.each([
+    { N: 130, C: 36 },
+    { N: 200, C: 7 },
+    { N: 1, C: 2560 },
+  ])('rmsnorm N=$N C=$C', async ({ N, C }) => {
+    const x = randomF32(N * C, 41, 3);
+    const w = randomF32(C, 42, 2);
+    const expected = new Float32Array(N * C);
+    refRmsnormRows(expected, x, w, N, C, 1e-6);
+    const [tx, tw, out] = [be.upload(x, [N, C]), be.upload(w, [C]), be.empty([N, C])];
+    be.rmsnormForward(out, tx, tw, 1, N, C, 1e-6);
+    checkTensor(await be.download(out), expected, 'webgpu rmsnorm', { abs: 1e-5, rel: 1e-5 });
+    for (const t of [tx, tw, out]) be.dispose(t);
   });
 });
