@@ -7,7 +7,10 @@
  *   feed = dashboardFeed()
  *   node onEvent ──► feed.observe(e)        keeps the last `keepWindows` window reports
  *   host evalHeldOut ──► feed.heldOut(e)    held-out pass@1 per checkpoint
- *   GET /dashboard.json ──► feed.snapshot({ live, verdicts })   plain JSON, one object per chart
+ *   GET /dashboard.json ──► feed.snapshot({ live, verdicts, followers })   plain JSON, one object per chart
+ *
+ * `followers`: the follower validators' published verdicts on this validator's windows (follower.ts
+ * `readFollowerRecords` → `windowOfRecord`), shown as the cross-validator acceptance spread per window.
  *
  * Per-miner in-zone share is the devnet report's definition: groups whose verdicts put them in the pool over groups
  * the validator queued (distinct Merkle roots in the hotkey's verdict log).
@@ -18,6 +21,7 @@
  *   app.get('/dashboard.json', (c) => c.json(feed.snapshot({ live: liveOf(node.validator), verdicts })));
  */
 import type { Verdict } from '../protocol/wire.ts';
+import type { FollowerWindow } from './follower.ts';
 import type { HeldOutEval, WindowReport } from './report.ts';
 import type { ValidatorEvent } from './validator-node.ts';
 
@@ -86,6 +90,23 @@ export interface DashboardSnapshot {
   readonly miners: readonly DashboardMiner[];
   /** The last weights set on the chain: hotkey → weight, plus the burn. */
   readonly weights: { readonly window: number; readonly byHotkey: Readonly<Record<string, number>>; readonly burn: number } | null;
+  /** Cross-validator acceptance spread per window and follower (follower.ts records; empty when none published). */
+  readonly followers: readonly DashboardFollowerWindow[];
+}
+
+/** One follower's verdicts on one window against this validator's. */
+export interface DashboardFollowerWindow {
+  readonly window: number;
+  readonly follower: string;
+  /** Proved groups compared. */
+  readonly groups: number;
+  readonly leaderAccepted: number;
+  readonly followerAccepted: number;
+  /** leader acceptance rate − follower acceptance rate. */
+  readonly spread: number;
+  readonly agreement: number;
+  /** Ids of the groups the two disagree on. */
+  readonly flagged: readonly string[];
 }
 
 export interface DashboardOptions {
@@ -101,7 +122,7 @@ export interface DashboardFeed {
   /** Record a held-out eval of the validator's model. */
   heldOut(e: HeldOutEval): void;
   /** The state now; `verdicts` is each hotkey's verdict log (for the per-miner split). */
-  snapshot(inputs?: { live?: DashboardLive | null; verdicts?: ReadonlyMap<string, readonly Verdict[]> }): DashboardSnapshot;
+  snapshot(inputs?: { live?: DashboardLive | null; verdicts?: ReadonlyMap<string, readonly Verdict[]>; followers?: readonly { readonly follower: string; readonly window: FollowerWindow }[] }): DashboardSnapshot;
 }
 
 const sum = (xs: Iterable<number>): number => {
@@ -187,6 +208,10 @@ export function dashboardFeed(options: Partial<DashboardOptions> = {}): Dashboar
         checkpoints: checkpoints(),
         miners: dashboardMiners(reports, inputs.verdicts ?? new Map(), byHotkey),
         weights: lastWeights?.weights ? { window: lastWeights.window, byHotkey: lastWeights.weights.byHotkey, burn: lastWeights.weights.burn } : null,
+        followers: (inputs.followers ?? []).map(({ follower, window: w }) => ({
+          window: w.window, follower, groups: w.groups, leaderAccepted: w.leaderAccepted, followerAccepted: w.followerAccepted,
+          spread: w.spread, agreement: w.agreement, flagged: w.flagged.map((g) => g.id),
+        })),
       };
     },
   };

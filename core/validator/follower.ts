@@ -6,7 +6,9 @@
  * each validator accepted and which groups they disagree on.
  *
  * Published verdicts: `reliquary/<follower>/follow/<leader>/window-<w>.json`, signed by the follower over
- *   utf8("reliquary/follower-verdicts/v1\0") ‖ utf8(JSON.stringify(record without "signature")).
+ *   utf8("reliquary/follower-verdicts/v1\0") ‖ utf8(JSON.stringify(record without "signature")),
+ * one entry per proved group with the follower's verdict and the leader's archived one, so a reader (the leader's
+ * dashboard, `readFollowerRecords`) has the spread from the record alone. The node mode is follower-node.ts.
  *
  * `follow` replays from the base model each call (the audit needs the whole training chain); a follower that polls
  * calls it with `from` = the first window it has not published yet.
@@ -62,7 +64,8 @@ export interface FollowerVerdictRecord {
   readonly follower: string;
   readonly leader: string;
   readonly window: number;
-  readonly verdicts: readonly { readonly id: string; readonly env: string; readonly hotkey: string; readonly accepted: boolean; readonly reason: string | null }[];
+  /** Per proved group: the follower's verdict (`accepted`, `reason`) and the leader's archived one (`leader_accepted`). */
+  readonly verdicts: readonly { readonly id: string; readonly env: string; readonly hotkey: string; readonly accepted: boolean; readonly reason: string | null; readonly leader_accepted: boolean }[];
   readonly failed_checks: readonly string[];
   readonly signature?: string;
 }
@@ -91,6 +94,38 @@ export function compareVerdicts(window: number, v: readonly GroupVerdict[], fail
   };
 }
 
+/** Signs and stores the follower's verdicts of window `w` (its record, see the file header). */
+export async function publishVerdicts(store: ObjectStore, signer: Signer, leader: string, w: number, v: readonly GroupVerdict[], failed: readonly string[]): Promise<FollowerVerdictRecord> {
+  const rec: FollowerVerdictRecord = {
+    follower: signer.ss58, leader, window: w, failed_checks: failed,
+    verdicts: v.map((x) => ({ id: x.id, env: x.env, hotkey: x.hotkey, accepted: x.replayed, reason: x.reason, leader_accepted: x.leader })),
+  };
+  const signed = { ...rec, signature: signer.sign(signingBytes(rec)) };
+  await store.put(followerVerdictKey(signer.ss58, leader, w), utf8(JSON.stringify(signed)));
+  return signed;
+}
+
+/** The window line of a (verified) published record. */
+export function windowOfRecord(r: FollowerVerdictRecord): FollowerWindow {
+  const v = r.verdicts.map((x) => ({ id: x.id, env: x.env, hotkey: x.hotkey, leader: x.leader_accepted === true, replayed: x.accepted === true, reason: x.reason }));
+  return compareVerdicts(r.window, v, r.failed_checks);
+}
+
+/** Every follower's verified verdict records about `leader` in `store` (forged or unreadable ones are left out). */
+export async function readFollowerRecords(store: ObjectStore, leader: string): Promise<FollowerVerdictRecord[]> {
+  const out: FollowerVerdictRecord[] = [];
+  const keys = (await store.list('reliquary/')).filter((k) => k.includes(`/follow/${leader}/window-`));
+  for (const key of keys) {
+    try {
+      const r = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode((await store.get(key))!)) as FollowerVerdictRecord;
+      if (r.leader === leader && Array.isArray(r.verdicts) && key === followerVerdictKey(r.follower, leader, r.window) && verifyFollowerVerdicts(r)) out.push(r);
+    } catch {
+      // hostile or torn: not a record
+    }
+  }
+  return out.sort((a, b) => a.window - b.window || (a.follower < b.follower ? -1 : 1));
+}
+
 /** Re-verifies the leader's windows, publishes the follower's verdicts, and compares them with the leader's. */
 export async function follow(i: FollowerInput): Promise<FollowerResult> {
   const r = await auditValidator(i);
@@ -99,13 +134,7 @@ export async function follow(i: FollowerInput): Promise<FollowerResult> {
     const failed = r.lines.filter((l) => l.window === w && !l.ok).map((l) => l.check);
     const line = compareVerdicts(w, r.verdicts.get(w)!, failed);
     windows.push(line);
-    if (i.publishTo) {
-      const rec: FollowerVerdictRecord = {
-        follower: i.signer.ss58, leader: i.validator, window: w, failed_checks: failed,
-        verdicts: r.verdicts.get(w)!.map((x) => ({ id: x.id, env: x.env, hotkey: x.hotkey, accepted: x.replayed, reason: x.reason })),
-      };
-      await i.publishTo.put(followerVerdictKey(i.signer.ss58, i.validator, w), utf8(JSON.stringify({ ...rec, signature: i.signer.sign(signingBytes(rec)) })));
-    }
+    if (i.publishTo) await publishVerdicts(i.publishTo, i.signer, i.validator, w, r.verdicts.get(w)!, failed);
   }
   const total = windows.reduce((a, w) => a + w.groups, 0);
   const disagree = windows.reduce((a, w) => a + w.flagged.length, 0);

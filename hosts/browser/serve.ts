@@ -29,6 +29,8 @@ import type { Hono } from 'hono';
 import type { Profile } from '../../core/profile/index.ts';
 import { CONFIG_FILE, GENERATION_CONFIG_FILE, TOKENIZER_FILES, WEIGHTS_FILE, WEIGHTS_INDEX_FILE } from '../../core/model/checkpoint.ts';
 import type { DashboardFeed } from '../../core/validator/dashboard.ts';
+import type { ObjectStore } from '../../core/interfaces/store.ts';
+import { readFollowerRecords, windowOfRecord } from '../../core/validator/follower.ts';
 import type { ValidatorNode } from '../../core/validator/validator-node.ts';
 import type { Verdict } from '../../core/protocol/wire.ts';
 import type { HttpServerEnv } from '../../plugins/transport-http/index.ts';
@@ -39,6 +41,9 @@ export interface BrowserRoutesHost {
   readonly node: ValidatorNode;
   readonly chain: { registry(): Promise<{ readonly neurons: readonly { readonly hotkey: string }[] }> };
   readonly profile: Profile;
+  /** Where follower validators' verdicts on this validator are read (absent: none shown). */
+  readonly store?: ObjectStore;
+  readonly hotkey?: string;
 }
 
 export interface BrowserRoutesOptions {
@@ -106,8 +111,10 @@ export function browserRoutes(o: BrowserRoutesOptions): (app: Hono<HttpServerEnv
         const list = await node.validator.verdicts(n.hotkey, 0);
         if (list.length) verdicts.set(n.hotkey, list);
       }
+      const { store, hotkey } = o.host();
+      const followers = store && hotkey ? (await readFollowerRecords(store, hotkey)).map((r) => ({ follower: r.follower, window: windowOfRecord(r) })) : [];
       c.header('Cache-Control', 'no-store');
-      return c.json(o.feed.snapshot({ live: { phase: w.phase, window: w.windowN }, verdicts }));
+      return c.json(o.feed.snapshot({ live: { phase: w.phase, window: w.windowN }, verdicts, followers }));
     });
 
     app.get('/miner/config.json', () => new Response(`{"env":${JSON.stringify(env)},"profile":${profileToJson(o.host().profile)}}`, {

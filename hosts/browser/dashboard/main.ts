@@ -2,7 +2,7 @@
  * The validator dashboard page (served at `/`): polls `/dashboard.json` (core/validator/dashboard.ts) every second
  * and redraws in place — the windows as a timeline (state, seal trigger, collect/proof/train seconds), submitted vs
  * accepted split by reject reason, winners and payouts per miner with their in-zone share, each published checkpoint
- * with its held-out pass@1, and the chain weights. Before the first window seals every panel says what will appear.
+ * with its held-out pass@1, the chain weights, and the follower validators' acceptance spread per window. Before the first window seals every panel says what will appear.
  */
 import type { DashboardSnapshot } from '../../../core/validator/dashboard.ts';
 import { LineChart } from './charts.ts';
@@ -70,6 +70,14 @@ function render(d: DashboardSnapshot): void {
     `<span class="mono" title="${esc(m.hotkey)}">${short(m.hotkey)}</span>`, String(m.submitted), String(m.accepted), f3(m.inZoneShare),
     String(m.won), m.earned.toFixed(4), m.weight.toFixed(4),
   ]), 'No miner has submitted yet.', new Set([1, 2, 3, 4, 5, 6]));
+
+  // Follower validators: cross-validator acceptance spread
+  table('followers', ['window', 'follower', 'proved groups', 'leader accepted', 'follower accepted', 'spread', 'agreement', 'flagged'],
+    [...d.followers].reverse().map((f) => [
+      String(f.window), `<span class="mono" title="${esc(f.follower)}">${short(f.follower)}</span>`, String(f.groups), String(f.leaderAccepted),
+      String(f.followerAccepted), `${(f.spread * 100).toFixed(1)} %`, `<span class="${f.agreement === 1 ? 'ok' : 'bad'}">${(f.agreement * 100).toFixed(1)} %</span>`,
+      f.flagged.length ? f.flagged.map((id) => `<span class="mono bad">${esc(id.slice(0, 10))}</span>`).join(' ') : '-',
+    ]), 'No follower validator has published verdicts on these windows.', new Set([0, 2, 3, 4, 5, 6]));
 
   // Chain weights
   const wt = d.weights;

@@ -5,6 +5,7 @@
  *   {
  *     "profile": "reliquary-devnet-v2",                 // optional (default: the devnet profile)
  *     "selector": "frontier",                           // miner: frontier | uniform (default frontier)
+ *     "role": "follower", "follow": "5F…" | "http://…", // validator: follow a leader (its store is this config's store)
  *     "plugins": [
  *       "env-arith",                                    // a built-in plugin by name
  *       { "use": "beacon-drand", "options": { "relays": ["http://127.0.0.1:8081"] } },
@@ -47,6 +48,10 @@ export interface PluginEntry {
 export interface NodeConfig {
   readonly profile?: string;
   readonly selector?: 'frontier' | 'uniform';
+  /** A validator config's role: `follower` re-verifies a leader's windows instead of running a market (follower-command.ts). */
+  readonly role?: 'validator' | 'follower';
+  /** The leader a follower follows: its hotkey (ss58) or its URL. */
+  readonly follow?: string;
   readonly plugins: readonly PluginEntry[];
   /** Where relative module paths are resolved (the config file's directory). */
   readonly baseDir: string;
@@ -83,11 +88,13 @@ const isPlugin = (x: unknown): x is AnyPlugin =>
 export function parseConfig(value: unknown, where: string, baseDir: string): NodeConfig {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${where}: a config is an object { "plugins": [ … ] }`);
   const v = value as Record<string, unknown>;
-  const known = ['profile', 'selector', 'plugins'];
+  const known = ['profile', 'selector', 'role', 'follow', 'plugins'];
   const unknown = Object.keys(v).filter((k) => !known.includes(k));
   if (unknown.length) throw new ConfigError(`${where}: unknown key ${unknown.map((k) => `"${k}"`).join(', ')} (known: ${known.join(', ')})`);
   if (v['profile'] !== undefined && typeof v['profile'] !== 'string') throw new ConfigError(`${where}: "profile" must be a profile id string`);
   if (v['selector'] !== undefined && v['selector'] !== 'frontier' && v['selector'] !== 'uniform') throw new ConfigError(`${where}: "selector" must be "frontier" or "uniform"`);
+  if (v['role'] !== undefined && v['role'] !== 'validator' && v['role'] !== 'follower') throw new ConfigError(`${where}: "role" must be "validator" or "follower"`);
+  if (v['follow'] !== undefined && (typeof v['follow'] !== 'string' || v['role'] !== 'follower')) throw new ConfigError(`${where}: "follow" is the leader's hotkey or URL (a string), with "role": "follower"`);
   const raw = v['plugins'] ?? [];
   if (!Array.isArray(raw)) throw new ConfigError(`${where}: "plugins" must be a list`);
   const plugins = raw.map((p: unknown, i): PluginEntry => {
@@ -97,7 +104,10 @@ export function parseConfig(value: unknown, where: string, baseDir: string): Nod
     if (o !== undefined && (typeof o !== 'object' || o === null || Array.isArray(o))) throw new ConfigError(`${where}: plugins[${i}].options must be an object`);
     return { use: (p as PluginEntry).use, ...(o !== undefined && { options: o }) };
   });
-  return { ...(v['profile'] !== undefined && { profile: v['profile'] as string }), ...(v['selector'] !== undefined && { selector: v['selector'] as 'frontier' | 'uniform' }), plugins, baseDir };
+  return {
+    ...(v['profile'] !== undefined && { profile: v['profile'] as string }), ...(v['selector'] !== undefined && { selector: v['selector'] as 'frontier' | 'uniform' }),
+    ...(v['role'] !== undefined && { role: v['role'] as 'validator' | 'follower' }), ...(v['follow'] !== undefined && { follow: v['follow'] as string }), plugins, baseDir,
+  };
 }
 
 /** Reads a config file: `.json`, or a module (`.js`, `.mjs`) whose default export is the config. */

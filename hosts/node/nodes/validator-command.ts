@@ -20,11 +20,12 @@ import { startValidator, type HeldOutEval, type ValidatorHost } from '../devnet/
 import { assembleValidator } from './assemble.ts';
 import { ConfigError, EMPTY_CONFIG, loadConfig, withEnvModules } from './config.ts';
 import { withStore } from './store-spec.ts';
+import { followerCommand, type FollowerCommandOptions } from './follower-command.ts';
 import { nodeRoutes, type NodeRegistrations } from './node-routes.ts';
 import { dashboardFeed } from '../../../core/validator/dashboard.ts';
 import { browserRoutes } from '../../browser/serve.ts';
 
-export interface ValidatorCommandOptions {
+export interface ValidatorCommandOptions extends Pick<FollowerCommandOptions, 'follow' | 'publish' | 'pollSeconds'> {
   config?: string;
   /** The object store (store-spec.ts): fs:DIR or s3://bucket/prefix?endpoint=URL; default store-fs under --data. */
   store?: string;
@@ -106,6 +107,8 @@ export function minerRows(host: ValidatorHost, windows: readonly WindowReport[],
 
 /** Runs the validator; resolves to the exit code. */
 export async function validatorCommand(opts: ValidatorCommandOptions, root: string): Promise<number> {
+  // The follower role (follower-command.ts): --follow, or a config with "role": "follower".
+  if (opts.follow !== undefined || (opts.config !== undefined && (await loadConfig(opts.config).catch(() => null))?.role === 'follower')) return followerCommand(opts, root);
   const err = (t: string): void => void process.stderr.write(`${t}\n`);
   const log = opts.quiet ? () => {} : err;
   let host: ValidatorHost | null = null;
