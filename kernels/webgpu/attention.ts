@@ -5,7 +5,7 @@
  */
 import { grid, type GpuContext } from './context.ts';
 import {
-  ATTENTION_WG, AttentionParams, attentionPvWorkgroup, attentionCombineWgsl, attentionPvWgsl, attentionScoresWgsl,
+  ATTENTION_ROW_GROUPS, ATTENTION_WG, AttentionParams, attentionPvWorkgroup, attentionCombineWgsl, attentionPvWgsl, attentionScoresWgsl,
   attentionSoftmaxWgsl,
 } from './attention.wgsl.ts';
 
@@ -42,13 +42,13 @@ export function attention(
     const splits = Math.ceil(L / splitKeys);
     const params = AttentionParams.pack({ T, NH, NKV, past, S, HG, row0, rows, Rp, L, splits, splitKeys, scale: 1 / Math.sqrt(HD) });
     const gx = Math.ceil(L / 4 / ATTENTION_WG);
-    const gy = Math.ceil(rows / 4);
+    const gy = Math.ceil(rows / 4 / ATTENTION_ROW_GROUPS);
     if (gx > 65535 || gy > 65535 || HG > 65535) {
       throw new Error(`attentionForward: B=${B} NKV=${NKV} T=${T} past=${past} exceed the webgpu dispatch limit`);
     }
     ctx.run({ key: `attentionScores:${HD}:${G}`, code: () => attentionScoresWgsl(HD, G) }, [scratch, q, k], params, [gx, gy, HG]);
     ctx.run({ key: `attentionSoftmax:${G}`, code: () => attentionSoftmaxWgsl(G) }, [scratch], params, [Math.ceil(rows / ATTENTION_WG), HG]);
-    const pvGroups = grid(HG * (Rp / 4) * splits);
+    const pvGroups = grid(HG * Math.ceil(rows / 4 / ATTENTION_ROW_GROUPS) * splits);
     if (splits === 1) {
       ctx.run({ key: `attentionPv:${HD}:${G}`, code: () => attentionPvWgsl(HD, G, false) }, [out, scratch, v], params, pvGroups);
     } else {

@@ -24,8 +24,13 @@
  */
 import { uniforms } from './uniforms.ts';
 
-/** Invocations per workgroup of the softmax, pv and combine passes. */
+/** Invocations per workgroup of the scores, softmax and combine passes. */
 export const ATTENTION_WG = 64;
+/**
+ * Row groups (of 4 rows) one workgroup of the scores and pv passes walks in turn: fewer, longer workgroups, since
+ * starting one costs µs on lavapipe.
+ */
+export const ATTENTION_ROW_GROUPS = 4;
 
 
 /** The uniforms shared by the passes: the WGSL struct and the host's packing from this one description. */
@@ -77,7 +82,8 @@ ${buffers.v !== undefined ? loader('v', buffers.v) : ''}
 
 /**
  * scores: P[s][i] = q_i · k_s · scale for a block of 4 keys × 4 rows per invocation; a workgroup's invocations share
- * their rows (so q loads are the same for all lanes) and take consecutive key groups (dispatch [⌈L/256⌉, ⌈rows/4⌉, HG]).
+ * their rows (so q loads are the same for all lanes) and take consecutive key groups, and walk ATTENTION_ROW_GROUPS
+ * row groups (dispatch [⌈L/256⌉, ⌈rows/16⌉, HG]).
  */
 export function attentionScoresWgsl(HD: number, G: number): string {
   const J = [0, 1, 2, 3];
@@ -89,22 +95,25 @@ export function attentionScoresWgsl(HD: number, G: number): string {
 @compute @workgroup_size(${ATTENTION_WG})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
   let sFirst = gid.x * 4u;
-  let ii0 = wid.y * 4u;                // first row of the block, within the chunk
   let hg = wid.z;
-  if (sFirst >= p.L || ii0 >= p.rows) { return; }
-  let iFirst = p.row0 + ii0;
-  let iLast = p.row0 + min(ii0 + 3u, p.rows - 1u);
-  if (sFirst >= lim(iLast)) { return; } // wholly above the diagonal: never read
-  ${each((j) => `let qo${j} = q_off(hg, min(iFirst + ${j}u, iLast)) / QU;`, '\n  ')}
+  if (sFirst >= p.L) { return; }
   ${each((j) => `let ko${j} = kv_off(hg, min(sFirst + ${j}u, p.L - 1u)) / QU;`, '\n  ')}
-  ${each((j) => `var acc${j} = vec4f(0.0);`, '\n  ')}
-  for (var d = 0u; d < HD4; d++) {
-    ${each((j) => `let k${j} = k4(ko${j}, d);`)}
-    ${each((j) => `let q${j} = q4(qo${j}, d);`)}
-    ${each((j) => `acc${j} += vec4f(dot(q0, k${j}), dot(q1, k${j}), dot(q2, k${j}), dot(q3, k${j}));`)}
+  for (var rg = wid.y * ${ATTENTION_ROW_GROUPS}u; rg < (wid.y + 1u) * ${ATTENTION_ROW_GROUPS}u; rg++) {
+    let ii0 = rg * 4u;                 // first row of the block, within the chunk
+    if (ii0 >= p.rows) { break; }
+    let iFirst = p.row0 + ii0;
+    let iLast = p.row0 + min(ii0 + 3u, p.rows - 1u);
+    if (sFirst >= lim(iLast)) { continue; } // wholly above the diagonal: never read
+    ${each((j) => `let qo${j} = q_off(hg, min(iFirst + ${j}u, iLast)) / QU;`)}
+    ${each((j) => `var acc${j} = vec4f(0.0);`)}
+    for (var d = 0u; d < HD4; d++) {
+      ${each((j) => `let k${j} = k4(ko${j}, d);`, '\n      ')}
+      ${each((j) => `let q${j} = q4(qo${j}, d);`, '\n      ')}
+      ${each((j) => `acc${j} += vec4f(dot(q0, k${j}), dot(q1, k${j}), dot(q2, k${j}), dot(q3, k${j}));`, '\n      ')}
+    }
+    let base = (hg * p.L + sFirst) * (p.Rp / 4u) + rg;
+    ${each((j) => `if (sFirst + ${j}u < p.L) { P[base + ${j}u * (p.Rp / 4u)] = acc${j} * p.scale; }`)}
   }
-  let base = (hg * p.L + sFirst) * (p.Rp / 4u) + ii0 / 4u;
-  ${each((j) => `if (sFirst + ${j}u < p.L) { P[base + ${j}u * (p.Rp / 4u)] = acc${j} * p.scale; }`, '\n  ')}
 }
 `;
 }
@@ -142,9 +151,9 @@ export function attentionPvWorkgroup(HD: number): number {
 }
 
 /**
- * pv: 4 rows × 4 dims of out per invocation over its split of the keys; a workgroup is one (hg, row group, split),
- * its invocations take consecutive dims (v loads contiguous across lanes, P loads shared). Dispatch: HG·⌈rows/4⌉·splits
- * workgroups. `split` writes partials (HG, Rp, splits, HD) for the combine pass instead of out.
+ * pv: 4 rows × 4 dims of out per invocation over its split of the keys; a workgroup is one (hg, block of
+ * ATTENTION_ROW_GROUPS row groups, split) and walks the block's row groups; its invocations take consecutive dims (v
+ * loads contiguous across lanes, P loads shared). Dispatch: HG·⌈rows/16⌉·splits workgroups. `split` writes partials (HG, Rp, splits, HD) for the combine pass instead of out.
  */
 export function attentionPvWgsl(HD: number, G: number, split: boolean): string {
   const J = [0, 1, 2, 3];
@@ -152,8 +161,8 @@ export function attentionPvWgsl(HD: number, G: number, split: boolean): string {
   const each = (f: (j: number) => string, sep = '\n    '): string => J.map(f).join(sep);
   // Row j of the block: out (or its partial of this split) at dims 4·d4 … 4·d4+3.
   const store = (j: number): string => `let o = acc${j} * P[(invBase + ${j}u) / 4u][(invBase + ${j}u) % 4u];
-      let oo = ${split ? `((hg * p.Rp + ii0 + ${j}u) * p.splits + sp) * HD` : `q_off(hg, i0 + ${j}u)`} + d4 * 4u;
-      for (var c = 0u; c < 4u; c++) { if (d4 * 4u + c < HD) { dst[oo + c] = o[c]; } }`;
+        let oo = ${split ? `((hg * p.Rp + ii0 + ${j}u) * p.splits + sp) * HD` : `q_off(hg, i0 + ${j}u)`} + d4 * 4u;
+        for (var c = 0u; c < 4u; c++) { if (d4 * 4u + c < HD) { dst[oo + c] = o[c]; } }`;
   return `${common(HD, G, { v: 2 })}
 @group(0) @binding(0) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(1) var<storage, read> P: array<vec4f>;
@@ -164,32 +173,35 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   var id = wid.y * nwg.x + wid.x;
   let sp = id % p.splits;
   id /= p.splits;
-  let RG = (p.rows + 3u) / 4u;
-  let rg = id % RG;
-  let hg = id / RG;
+  let RB = (p.rows + ${4 * ATTENTION_ROW_GROUPS - 1}u) / ${4 * ATTENTION_ROW_GROUPS}u;
+  let rb = id % RB;
+  let hg = id / RB;
   if (hg >= p.HG) { return; }
-  let ii0 = rg * 4u;
-  let i0 = p.row0 + ii0;
-  let iLast = p.row0 + min(ii0 + 3u, p.rows - 1u);
   let sBegin = sp * p.splitKeys;
-  let sEnd = min(lim(iLast), min(sBegin + p.splitKeys, p.L));
   let pStride = p.Rp / 4u;
   let vStride = p.NKV * HD / QU;
-  let invBase = p.HG * p.L * p.Rp + hg * p.Rp + ii0; // 1/Σ of the block's rows
-  for (var d4 = lid; d4 < HD4; d4 += ${W}u) {
-    var po = (hg * p.L + sBegin) * pStride + rg;
-    var vo = kv_off(hg, sBegin) / QU;
-    ${each((j) => `var acc${j} = vec4f(0.0);`)}
-    for (var s = sBegin; s < sEnd; s++) {
-      let pr = P[po];
-      let vs = v4(vo, d4);
-      po += pStride;
-      vo += vStride;
-      ${each((j) => `acc${j} += pr[${j}] * vs;`, '\n      ')}
+  for (var rg = rb * ${ATTENTION_ROW_GROUPS}u; rg < (rb + 1u) * ${ATTENTION_ROW_GROUPS}u; rg++) {
+    let ii0 = rg * 4u;
+    if (ii0 >= p.rows) { break; }
+    let i0 = p.row0 + ii0;
+    let iLast = p.row0 + min(ii0 + 3u, p.rows - 1u);
+    let sEnd = min(lim(iLast), min(sBegin + p.splitKeys, p.L));
+    let invBase = p.HG * p.L * p.Rp + hg * p.Rp + ii0; // 1/Σ of the block's rows
+    for (var d4 = lid; d4 < HD4; d4 += ${W}u) {
+      var po = (hg * p.L + sBegin) * pStride + rg;
+      var vo = kv_off(hg, sBegin) / QU;
+      ${each((j) => `var acc${j} = vec4f(0.0);`, '\n      ')}
+      for (var s = sBegin; s < sEnd; s++) {
+        let pr = P[po];
+        let vs = v4(vo, d4);
+        po += pStride;
+        vo += vStride;
+        ${each((j) => `acc${j} += pr[${j}] * vs;`, '\n        ')}
+      }
+      ${J.map((j) => `if (ii0 + ${j}u < p.rows) {
+        ${store(j)}
+      }`).join('\n      ')}
     }
-    ${J.map((j) => `if (ii0 + ${j}u < p.rows) {
-      ${store(j)}
-    }`).join('\n    ')}
   }
 }
 `;
