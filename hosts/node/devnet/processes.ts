@@ -3,9 +3,9 @@
  * K `reliquary miner` children, started from the same CLI (`cli`: this Node and dist/reliquary.mjs), then the devnet
  * report (report.ts) built from their JSON reports.
  *
- *   validator  --data <data> --port 0 --windows W --miners K --held-out --linger --report <run>/validator.json
- *              (prints `serving http://127.0.0.1:P` once its held-out "before" eval is done: the miners start then)
- *   miner-i    --validator URL --config <data>/miners/miner-i/miner.json --data <data>/miners/miner-i --name miner-i
+ *   validator  --data <data> --port P --windows W --miners K --held-out --linger --report <run>/validator.json
+ *              (P: a free loopback port the parent picks; the first window opens once the K miners registered)
+ *   miner-i    --validator http://127.0.0.1:P (started at the same time: each waits for the validator to answer) --config <data>/miners/miner-i/miner.json --data <data>/miners/miner-i --name miner-i
  *              --report <run>/miner-i.json   (miner.json: `{ "selector": "frontier" }` for miner-1 when K ≥ 2, else
  *              uniform; keys kept in its directory, so a rerun resumes with the same hotkeys)
  *
@@ -25,6 +25,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { WindowStats } from '../../../core/miner/stats.ts';
 import type { ValidatorRunReport } from '../nodes/validator-command.ts';
@@ -140,6 +141,18 @@ function anyExit(children: readonly Child[]): Promise<never> {
 const timeout = (s: number, what: string): Promise<never> =>
   quiet(new Promise((_, rej) => setTimeout(() => rej(new DevnetChildError(`${what} (waited ${s} s)`)), s * 1000).unref()));
 
+/** A loopback port nobody listens on now (the validator takes it a moment later; a clash is a validator crash line). */
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => ok(port));
+    });
+  });
+}
+
 /** A 32-byte key seed file, readable by the owner only. */
 async function writeSeed(file: string, seed: Uint8Array): Promise<void> {
   await writeFile(file, seed, { mode: 0o600 });
@@ -187,24 +200,23 @@ export async function runDevnetProcesses(o: DevnetProcessOptions): Promise<Devne
   process.on('SIGTERM', onSignal);
   try {
     const minerDirs = await prepareMiners(dataDir, o.miners);
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
     const validator = new Child('validator', o.cli, [
-      'validator', '--data', dataDir, '--port', '0', '--windows', String(o.windows), '--miners', String(o.miners), '--model', resolve(o.modelDir),
+      'validator', '--data', dataDir, '--port', String(port), '--windows', String(o.windows), '--miners', String(o.miners), '--model', resolve(o.modelDir),
       '--held-out', '--linger', '--report', join(run, 'validator.json'),
       ...(o.collectionSeconds !== undefined ? ['--collection-seconds', String(o.collectionSeconds)] : []),
       ...(o.store !== undefined ? ['--store', o.store] : []),
     ], log);
     children.push(validator);
     const done = validator.line(/^validator: \d+ windows done/);
-    const [, url] = await race<RegExpExecArray>(
-      validator.line(/ serving (http:\/\/127\.0\.0\.1:\d+)/),
-      anyExit([validator]),
-      timeout(o.startTimeoutSeconds ?? 120, 'the validator did not start serving'),
-    );
+    const serving = validator.line(/ serving http:\/\/127\.0\.0\.1:\d+/);
     const miners = minerDirs.map((m) => new Child(m.name, o.cli, [
-      'miner', '--validator', url!, '--config', m.config, '--data', m.dir, '--name', m.name, '--report', join(run, `${m.name}.json`),
+      'miner', '--validator', url, '--config', m.config, '--data', m.dir, '--name', m.name, '--report', join(run, `${m.name}.json`),
       ...(o.groupsPerWindow !== undefined ? ['--groups', String(o.groupsPerWindow)] : []),
     ], log));
     children.push(...miners);
+    await race(serving, anyExit(children), timeout(o.startTimeoutSeconds ?? 120, 'the validator did not start serving'));
     await race(done, anyExit(children));
 
     // The miners first (their last verdict poll needs the validator), then the validator (eval, weights, report).
