@@ -190,7 +190,7 @@ export async function followerCommand(opts: FollowerCommandOptions, root: string
     });
     server = await listen(app, { port });
     opts.onListening?.(server.url);
-    err(`follower ${signer.ss58} of leader ${leader} serving ${server.url}/follow (verdicts into ${opts.publish ?? join(dataDir, 'store')})`);
+    err(`follower ${signer.ss58} of leader ${leader} serving ${server.url}/follow (verdicts into ${(opts.publish ?? join(dataDir, 'store')).split('?')[0]})`);
     const r: FollowerResult = await n.run({ pollSeconds: poll, signal: stop.signal, ...(windows !== undefined && { windows }) });
     log(`follower: ${r.windows.length} window(s), agreement ${pct(r.agreement)} of proved groups${r.auditOk ? '' : ', audit checks failed'}`);
     if (opts.report) await writeFile(opts.report, `${JSON.stringify({ ...r, lines: undefined, failed }, null, 2)}\n`);
