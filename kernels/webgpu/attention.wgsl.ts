@@ -30,7 +30,7 @@ export const ATTENTION_WG = 64;
  * Row groups (of 4 rows) one workgroup of the scores and pv passes walks in turn: fewer, longer workgroups, since
  * starting one costs µs on lavapipe.
  */
-export const ATTENTION_ROW_GROUPS = 4;
+export const ATTENTION_ROW_GROUPS = 16;
 
 
 /** The uniforms shared by the passes: the WGSL struct and the host's packing from this one description. */
