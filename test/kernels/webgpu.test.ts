@@ -42,8 +42,11 @@ describe('webgpu attention tiles, splits and chunks against ref', () => {
     { B: 1, T: 37, NH: 4, NKV: 2, HD: 16, past: 0, S: 37, why: 'rows not a multiple of 4' },
     { B: 1, T: 33, NH: 16, NKV: 8, HD: 128, past: 0, S: 33, why: 'Qwen3-0.6B heads, prefill' },
     { B: 1, T: 20, NH: 32, NKV: 8, HD: 128, past: 100, S: 130, why: 'Qwen3-4B heads, prefill after a cache' },
-    { B: 1, T: 1, NH: 32, NKV: 8, HD: 128, past: 1023, S: 1024, why: 'decode, split keys' },
-    { B: 2, T: 1, NH: 16, NKV: 8, HD: 128, past: 300, S: 301, why: 'decode, split keys, B > 1' },
+    { B: 1, T: 1, NH: 32, NKV: 8, HD: 128, past: 1023, S: 1024, why: 'decode, Qwen3-4B heads' },
+    { B: 2, T: 1, NH: 16, NKV: 8, HD: 128, past: 300, S: 301, why: 'decode, Qwen3-0.6B heads, B > 1' },
+    { B: 1, T: 1, NH: 2, NKV: 1, HD: 16, past: 1023, S: 1024, why: 'decode, keys split 16 ways' },
+    { B: 2, T: 1, NH: 4, NKV: 1, HD: 8, past: 200, S: 201, why: 'decode, keys split, last split short, B > 1' },
+    { B: 1, T: 2, NH: 2, NKV: 1, HD: 12, past: 500, S: 502, why: 'two positions, keys split' },
     { B: 1, T: 3000, NH: 1, NKV: 1, HD: 4, past: 0, S: 3000, why: 'P over the scratch budget: row chunks' },
     { B: 2, T: 1500, NH: 2, NKV: 1, HD: 4, past: 500, S: 2000, why: 'row chunks after a cache, B > 1' },
   ])('attentionForward B=$B T=$T NH=$NH NKV=$NKV HD=$HD past=$past S=$S ($why)', async ({ B, T, NH, NKV, HD, past, S }) => {
