@@ -10,7 +10,7 @@
  *   disposeQwen3Weights(be, model.weights);
  */
 import type { ComputeBackend } from '../compute/backend.ts';
-import { loadCheckpoint, type CheckpointFs, type HostTensor as CheckpointTensor } from './checkpoint.ts';
+import { loadCheckpoint, type Checkpoint, type CheckpointFs, type HostTensor as CheckpointTensor } from './checkpoint.ts';
 import { parseQwen3Config } from './config.ts';
 import { Qwen3Model } from './forward.ts';
 import { tensorToF32 } from './safetensors.ts';
@@ -31,7 +31,11 @@ export function modelTensors(tensors: ReadonlyMap<string, CheckpointTensor>): Ma
 
 /** Reads the checkpoint of `source` and uploads it to `backend` (the caller disposes `model.weights`). */
 export async function loadModel(backend: ComputeBackend, source: ModelSource): Promise<Qwen3Model> {
-  const ckpt = await loadCheckpoint(source.fs, source.dir);
+  return modelFromCheckpoint(backend, await loadCheckpoint(source.fs, source.dir));
+}
+
+/** A checkpoint already read (e.g. its config inspected first) uploaded to `backend`, as `loadModel` does. */
+export function modelFromCheckpoint(backend: ComputeBackend, ckpt: Pick<Checkpoint, 'config' | 'tensors'>): Qwen3Model {
   const cfg = parseQwen3Config(ckpt.config);
   return new Qwen3Model(backend, cfg, uploadQwen3Weights(backend, cfg, modelTensors(ckpt.tensors)));
 }

@@ -7,11 +7,9 @@
  */
 import type { ComputeBackend } from '../../../core/compute/backend.ts';
 import type { CheckpointManifest } from '../../../core/interfaces/transport.ts';
-import { loadCheckpoint, type CheckpointFs } from '../../../core/model/checkpoint.ts';
-import { parseQwen3Config } from '../../../core/model/config.ts';
-import { Qwen3Model } from '../../../core/model/forward.ts';
-import { tensorToF32 } from '../../../core/model/safetensors.ts';
-import { uploadQwen3Weights, type HostTensor } from '../../../core/model/weights.ts';
+import type { CheckpointFs } from '../../../core/model/checkpoint.ts';
+import type { Qwen3Model } from '../../../core/model/forward.ts';
+import { loadModel } from '../../../core/model/load.ts';
 import { checkCheckpoint } from '../../../core/miner/checkpoint-check.ts';
 
 /** A read-only `CheckpointFs` over `GET <base>/<name>`; every file is fetched once. */
@@ -65,9 +63,5 @@ export async function loadVerifiedModel(
   const dir = `${base}/checkpoint/files`;
   const c = await checkCheckpoint({ manifest, validatorHotkey, fs, dir, ...(expectedN !== undefined ? { expectedN } : {}) });
   if (!c.ok) throw new CheckpointRefused(c.reason, c.message);
-  // As the Node hosts load a checkpoint (core/model/load.ts): f16 widened to f32, f32 and bf16 bits kept.
-  const ckpt = await loadCheckpoint(fs, dir);
-  const cfg = parseQwen3Config(ckpt.config);
-  const host = new Map<string, HostTensor>([...ckpt.tensors].map(([n, t]) => [n, t.dtype === 'f16' ? { dtype: 'f32', shape: t.shape, data: tensorToF32(t) } : t]));
-  return new Qwen3Model(backend, cfg, uploadQwen3Weights(backend, cfg, host));
+  return loadModel(backend, { fs, dir }); // as every host loads a checkpoint: the same uploaded tensors
 }

@@ -12,11 +12,12 @@ import { promises as fsp } from 'node:fs';
 import type { ComputeBackend } from '../../../core/compute/backend.ts';
 import { loadCheckpoint } from '../../../core/model/checkpoint.ts';
 import { generateRollouts, type GenerationProgress } from '../../../core/model/generate.ts';
-import { parseQwen3Config, Qwen3Model, uploadQwen3Weights } from '../../../core/model/index.ts';
+import { parseQwen3Config } from '../../../core/model/index.ts';
+import { modelFromCheckpoint } from '../../../core/model/load.ts';
 import { DEVNET, V4 } from '../../../core/profile/index.ts';
 import { CHAR_VOCAB_SIZE, DEVNET_CHAR_TOKENIZER, loadQwen3Tokenizer, type Tokenizer } from '../../../core/tokenizer/index.ts';
 import { nodeCheckpointFs } from '../fs-checkpoint.ts';
-import { BACKENDS, createBackend, DEFAULT_RANDOMNESS, modelTensors } from './model.ts';
+import { BACKENDS, createBackend, DEFAULT_RANDOMNESS } from './model.ts';
 
 export interface ModelGenerateOptions {
   model?: string;
@@ -92,7 +93,7 @@ export async function modelGenerateCommand(opts: ModelGenerateOptions): Promise<
     if (!Number.isSafeInteger(promptIdx) || promptIdx < 0) throw new UsageError(`--prompt-idx must be a non-negative integer, got ${JSON.stringify(opts.promptIdx)}`);
 
     be = await createBackend(backendName);
-    const model = new Qwen3Model(be, cfg, uploadQwen3Weights(be, cfg, modelTensors(ckpt.tensors)));
+    const model = modelFromCheckpoint(be, ckpt);
     const bar = progressBar(maxNewTokens);
     const t0 = performance.now();
     const out = await generateRollouts(model, {
