@@ -27,17 +27,17 @@ const pct = (x: number | null): string => (x === null ? '' : `${(100 * x).toFixe
 
 /** The report as fixed-width lines. */
 export function formatStages(r: StagesReport): string[] {
-  const head = ['shape', 'backend', 'stage', 'tokens', 'ms', 'CPU ms', 'tok/s', 'GFLOP/s', 'of matmul', 'peak RSS MiB', 'wasm MiB', 'note'];
+  const head = ['shape', 'backend', 'stage', 'tokens', 'ms', 'CPU ms', 'tok/s', 'GFLOP/s', 'of matmul', 'of matmul (CPU)', 'peak RSS MiB', 'wasm MiB', 'note'];
   const body = r.rows.map((x) => [
     x.shape, x.backend, x.stage, String(x.tokens), fmt(x.ms), fmt(x.cpu_ms), fmt(x.tokens_per_s), x.gflops === null ? '' : fmt(x.gflops),
-    pct(x.roofline), mib(x.peak_rss_bytes), mib(x.wasm_memory_bytes), x.note,
+    pct(x.roofline), pct(x.roofline_cpu), mib(x.peak_rss_bytes), mib(x.wasm_memory_bytes), x.note,
   ]);
   const width = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(width[i]!))).join('  ').trimEnd();
   return [
     line(head), line(width.map((w) => '-'.repeat(w))), ...body.map(line), '',
     'roofline (matmul of each shape, same run):',
-    ...r.matmul.map((m) => `  ${m.shape} ${m.backend}: ${fmt(m.gflops)} GFLOP/s (${m.problem})`),
+    ...r.matmul.map((m) => `  ${m.shape} ${m.backend}: ${fmt(m.gflops)} GFLOP/s, ${fmt(m.gflops_per_cpu_s)} GFLOP per CPU-second (${m.problem})`),
     'verification / generation (completion tokens/s):',
     ...r.ratios.map((x) => `  ${x.shape} ${x.backend}: ${fmt(x.verify_over_generate)}×`),
     ...(r.notes.length ? ['left out:', ...r.notes.map((n) => `  ${n.shape} ${n.backend}: ${n.reason}`)] : []),

@@ -16,8 +16,10 @@
  * how many groups a validator proves in the time a miner generates one), achieved GFLOP/s and its roofline ratio
  * over the same backend's matmul GFLOP/s measured in the same run (an (64, C)·(F, C)ᵀ bf16 matmul of the shape),
  * the process CPU time of the stage (every thread; on a machine shared with other work, CPU time shows the cost of
- * a stage when wall time mostly shows the queue), and peak memory: the process RSS, and for wasm its linear memory
- * (a fresh backend per stage).
+ * a stage when wall time mostly shows the queue) and the same roofline ratio in CPU time (GFLOP per CPU-second of
+ * the stage over that of the matmul: how much of the kernel's efficiency the stage keeps, whatever share of the
+ * cores the machine gave it), and peak memory: the process RSS, and for wasm its linear memory (a fresh backend per
+ * stage).
  *
  * Reduced cells (said in each row's note): a software WebGPU adapter and the float64 ref cannot run the 0.6B shape
  * in useful time (and WebGPU's 128 MiB binding limit cannot hold its 311 MB embedding), so they run fewer layers,
@@ -68,6 +70,8 @@ export interface StageRow {
   gflops: number | null;
   /** gflops over the backend's matmul GFLOP/s of this shape in this run. */
   roofline: number | null;
+  /** GFLOP per CPU-second of the stage over the matmul's GFLOP per CPU-second (load-independent); null for admission. */
+  roofline_cpu: number | null;
   peak_rss_bytes: number;
   /** wasm only: linear memory in use at the end of the stage (its high-water mark). */
   wasm_memory_bytes: number | null;
@@ -78,7 +82,7 @@ export interface StageRow {
 export interface StagesReport {
   machine: string[];
   /** matmul GFLOP/s per backend and shape: the roofline. */
-  matmul: { shape: string; backend: string; gflops: number; problem: string }[];
+  matmul: { shape: string; backend: string; gflops: number; gflops_per_cpu_s: number; problem: string }[];
   rows: StageRow[];
   /** verify tokens/s over generate tokens/s per backend and shape. */
   ratios: { shape: string; backend: string; verify_over_generate: number }[];
@@ -205,6 +209,7 @@ export async function benchStages(o: StagesOptions = {}): Promise<StagesReport> 
     for (const [shape, cell] of cells) {
       const fresh = () => openBackend(backend, threads);
       let roof = 0;
+      let roofCpu = 0;
       // the roofline: the backend's matmul on this shape (64 rows, the MLP up-projection, bf16 weights)
       await guarded(report, backend, shape, 'matmul', async () => {
         const be = await fresh();
@@ -217,7 +222,13 @@ export async function benchStages(o: StagesOptions = {}): Promise<StagesReport> 
           const ms = await measure(() => be.matmulForward(y, x, w, 1, N, C, F), () => be.sync(),
             { minTimeMs: quick ? 5 : 300, repeats: quick ? 1 : 3, warmup: 1 });
           roof = (2 * N * C * F) / (ms * 1e6);
-          report.matmul.push({ shape, backend, gflops: roof, problem: `${N}x${C}x${F} bf16` });
+          // the same matmul in CPU time: enough calls for the measurement's time, once more
+          const calls = Math.max(1, Math.ceil((quick ? 5 : 300) / ms));
+          const c0 = process.cpuUsage();
+          for (let i = 0; i < calls; i++) be.matmulForward(y, x, w, 1, N, C, F);
+          await be.sync();
+          roofCpu = (2 * N * C * F * calls) / (Math.max(cpuMs(c0), 1e-3) * 1e6);
+          report.matmul.push({ shape, backend, gflops: roof, gflops_per_cpu_s: roofCpu, problem: `${N}x${C}x${F} bf16` });
           log(`${shape} ${backend} matmul ${roof.toFixed(2)} GFLOP/s`);
         } finally {
           be.destroy();
@@ -227,7 +238,8 @@ export async function benchStages(o: StagesOptions = {}): Promise<StagesReport> 
         const gflops = flops === null ? null : flops / (ms * 1e6);
         const row: StageRow = {
           shape, backend, stage, tokens, ms, tokens_per_s: tokens / (ms / 1000), cpu_ms: cpu, gflops,
-          roofline: gflops === null || roof === 0 ? null : gflops / roof, peak_rss_bytes: peak,
+          roofline: gflops === null || roof === 0 ? null : gflops / roof,
+          roofline_cpu: flops === null || roofCpu === 0 ? null : flops / (Math.max(cpu, 1e-3) * 1e6) / roofCpu, peak_rss_bytes: peak,
           wasm_memory_bytes: be.name === 'wasm' ? (be as WasmBackend).memoryBytes : null, note: [cell.note, note].filter(Boolean).join('; '),
         };
         report.rows.push(row);

@@ -26,6 +26,7 @@ describe('bench stages --quick', () => {
           expect(row!.cpu_ms).toBeGreaterThanOrEqual(0);
           if (stage !== 'admission') expect(row!.roofline).toBeGreaterThan(0);
           if (stage !== 'admission') expect(row!.cpu_ms).toBeGreaterThan(0);
+          if (stage !== 'admission') expect(row!.roofline_cpu).toBeGreaterThan(0);
           if (backend === 'wasm' && stage !== 'admission') expect(row!.wasm_memory_bytes).toBeGreaterThan(0);
         }
       }
