@@ -45,19 +45,20 @@ export interface ExperimentConfig {
   readonly bootstrap: number;
 }
 
-/** `--quick`: a smoke run (≤ 5 min on 2 cores): too short to show learning. */
+/** `--quick`: a smoke run (≤ 5 min on 2 cores): fields and plots, a few steps. */
 export const QUICK_EXPERIMENT: ExperimentConfig = Object.freeze({
   steps: 6, seeds: 3, groups: 4, miners: 3, evalProblems: 500, evalK: 2, evalEvery: 6, learningRate: null, arms: ARMS, bootstrap: 1000,
 });
 
 /**
- * The default run (≤ 30 min on 2 cores; the market arm dominates: commitments, admission and proofs cost ≈ 8 s a
- * window of 8 groups here). lr: the devnet's 3e-4 (1e-3 took the uniform arm from 0.462 to 0.342 in 30 steps of B = 8);
- * B = 8. Measured on the embedded model: 150 uniform steps at 3e-4 moved held-out pass@1 by −0.8 pp [−1.6, −0.1], so
- * this budget does not show learning on it (issue 13 part 3 is open: see the report).
+ * The default run (≤ 30 min on 2 cores), on the run-on base model (models/tiny-arith-base, TINY_ARITH_BASE_RECIPE in
+ * core/model/tiny.ts) at the devnet's lr 3e-4, B = 8, M = 16. Measured while choosing it (one seed, 500 × 4 held-out):
+ * the uniform arm went 0.202 → 0.342 in 20 steps (+14.1 pp [+12.0, +16.4]); at lr 1e-3 it fell to 0.155; on the
+ * devnet model (models/tiny-arith) 150 uniform steps of B = 32 at 3e-4 moved it +0.1 pp [−0.8, +1.1], so that model
+ * cannot show learning in any budget this command can afford.
  */
 export const DEFAULT_EXPERIMENT: ExperimentConfig = Object.freeze({
-  steps: 20, seeds: 3, groups: 8, miners: 3, evalProblems: 500, evalK: 4, evalEvery: 10, learningRate: null, arms: ARMS, bootstrap: 2000,
+  steps: 30, seeds: 3, groups: 8, miners: 3, evalProblems: 500, evalK: 4, evalEvery: 5, learningRate: null, arms: ARMS, bootstrap: 2000,
 });
 
 /** The profile every arm runs: DEVNET, fill-closed windows of B groups, quotas that let K miners fill them. */

@@ -37,6 +37,36 @@ export function differencesTable(r: ExperimentResult): string {
   ].join('\n');
 }
 
+/** Generated rollouts per trained group of one arm, summed over its seeds. */
+function rolloutsPerTrainedGroup(r: ExperimentResult, arm: string): number {
+  const runs = r.runs.filter((x) => x.arm === arm);
+  const rollouts = runs.reduce((a, run) => a + (run.steps[run.steps.length - 1]?.rollouts ?? 0), 0);
+  const trained = runs.reduce((a, run) => a + run.steps.reduce((b, st) => b + st.trainedGroups, 0), 0);
+  return trained > 0 ? rollouts / trained : NaN;
+}
+
+/**
+ * The seeds' two targets, as measured: (1) the market reaches the uniform arm's final pass@1 in ≤ ½ the uniform arm's
+ * steps to it; (2) the market generates ≥ 2× fewer rollouts than the filter per trained (in-zone) group.
+ */
+export function targetsTable(r: ExperimentResult): string {
+  const arm = (n: string) => r.summary.arms.find((a) => a.arm === n);
+  const u = arm('uniform'), m = arm('market'), f = arm('filter');
+  const rows: string[] = [];
+  if (u && m) {
+    const us = u.stepsToUniformFinal, ms = m.stepsToUniformFinal;
+    const ratio = us !== null && ms !== null && us > 0 ? ms / us : NaN;
+    rows.push(`| market steps to the uniform arm's final pass@1 ÷ uniform's | ≤ 0.50 | ${ms ?? 'not reached'} ÷ ${us ?? '—'} = ${f3(ratio)} | ${Number.isFinite(ratio) ? (ratio <= 0.5 ? 'met' : 'not met') : 'not met'} |`);
+  }
+  if (f && m) {
+    const fr = rolloutsPerTrainedGroup(r, 'filter'), mr = rolloutsPerTrainedGroup(r, 'market');
+    const ratio = fr / mr;
+    rows.push(`| filter ÷ market generated rollouts per trained in-zone group | ≥ 2.00 | ${fr.toFixed(1)} ÷ ${mr.toFixed(1)} = ${f3(ratio)} | ${ratio >= 2 ? 'met' : 'not met'} |`);
+  }
+  if (rows.length === 0) return '';
+  return ['| the seeds\' target | wanted | measured | |', '|---|---|---|---|', ...rows].join('\n');
+}
+
 /** report.md. */
 export function renderMarkdown(r: ExperimentResult): string {
   const c = r.config;
@@ -63,6 +93,7 @@ export function renderMarkdown(r: ExperimentResult): string {
       `pass@1 = c/k per problem, pass@${c.evalK} = any correct. Intervals: 95 % two-stage paired bootstrap over (seed, problem), ${c.bootstrap} replicates. ` +
       `Wall ${r.wallSeconds.toFixed(0)} s in all (eval time excluded from the per-arm wall).`, '',
     '## Final held-out pass@1', '', reportTable(r), '', differencesTable(r), '',
+    ...(targetsTable(r) ? ['## The seeds\' targets', '', targetsTable(r), ''] : []),
     'Steps / rollouts to reach the uniform arm\'s final pass@1 are read at the eval points (every ' + `${c.evalEvery} steps), on the mean over seeds.`, '',
     '![pass@1 vs steps](pass-at-1-vs-steps.svg)', '', '![pass@1 vs generated rollouts](pass-at-1-vs-rollouts.svg)', '',
     '## Per step', '', ...perStep,

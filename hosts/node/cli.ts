@@ -203,11 +203,11 @@ model
   .description('make the embedded devnet model: seeded init + supervised warm start on env-arith, then pass@1 per level')
   .option('--out <dir>', 'output checkpoint directory (default models/tiny-arith, with --recipe base models/tiny-arith-base)')
   .option('--seed <n>', 'init and sampling seed', '1')
-  .option('--steps <n>', 'optimizer steps', '2000')
+  .option('--steps <n>', "optimizer steps (default: the recipe's, 2000 devnet, 1000 base)")
   .option('--backend <name>', 'ref | wasm (default: wasm when it has the backward ops, else ref)')
   .option('--eval-per-level <n>', 'held-out problems per level for pass@1', '100')
   .option('--recipe <name>', 'devnet (models/tiny-arith) or base (models/tiny-arith-base: half the examples run on after the answer)', 'devnet')
-  .action(async (opts: { out?: string; seed: string; steps: string; backend?: string; evalPerLevel: string; recipe: string }) => {
+  .action(async (opts: { out?: string; seed: string; steps?: string; backend?: string; evalPerLevel: string; recipe: string }) => {
     process.exitCode = await modelMakeTinyCommand(opts);
   });
 model
@@ -282,7 +282,7 @@ program
   .option('--steps <n>', 'step budget S').option('--seeds <n>', 'seeds R').option('--groups <n>', 'groups per step B (window size N)')
   .option('--miners <n>', 'market miners K').option('--eval-problems <n>', 'held-out problems').option('--eval-k <n>', 'samples per held-out problem')
   .option('--eval-every <n>', 'held-out eval every E steps').option('--lr <x>', 'learning rate').option('--arms <list>', 'subset of uniform,filter,market')
-  .option('--model <dir>', 'initial checkpoint', 'models/tiny-arith').option('--json', 'the config and summary as JSON on stdout')
+  .option('--model <dir>', 'initial checkpoint (default: the run-on base model, models/tiny-arith-base)', resolve(ROOT, 'models/tiny-arith-base')).option('--json', 'the config and summary as JSON on stdout')
   .action(async (o: ExperimentFlags) => {
     process.exitCode = await experimentCommand(o);
   });

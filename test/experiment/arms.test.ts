@@ -10,7 +10,7 @@ import { runArm, type ArmName, type ArmRun } from '../../core/experiment/arm.ts'
 import { armOptions, summarize, type ExperimentConfig } from '../../core/experiment/experiment.ts';
 import { marketGatherer } from '../../core/experiment/market-arm.ts';
 import { filterGatherer, uniformGatherer } from '../../core/experiment/offline-arms.ts';
-import { renderMarkdown, curveSpec } from '../../core/experiment/report.ts';
+import { renderMarkdown, curveSpec, targetsTable } from '../../core/experiment/report.ts';
 import { loadCheckpoint, type Checkpoint } from '../../core/model/checkpoint.ts';
 import { DEVNET_CHAR_TOKENIZER } from '../../core/tokenizer/char.ts';
 import { createTrainer, disposeTrainer } from '../../core/training/trainer.ts';
@@ -79,5 +79,11 @@ describe('experiment arms', () => {
     const result = { config: C, profile: { id: 'x', learningRate: 3e-4, rollouts: 16, maxNewTokens: 32, sigmaFloor: 0.24 }, evalIndices: [], runs: all, summary: s, wallSeconds: 1 };
     expect(renderMarkdown(result)).toContain('| market |');
     expect((curveSpec(result, 'rollouts')['data'] as { values: unknown[] }).values.length).toBe(3 * 2);
+    // The seeds' targets: the filter ÷ market ratio of generated rollouts per trained group, from the runs themselves.
+    const per = (arm: ArmName) => { const st = runs.get(arm)!.steps; return st[st.length - 1]!.rollouts / st.reduce((a, x) => a + x.trainedGroups, 0); };
+    const t = targetsTable(result);
+    expect(t).toContain(`${per('filter').toFixed(1)} ÷ ${per('market').toFixed(1)} = ${(per('filter') / per('market')).toFixed(3)}`);
+    expect(t).toMatch(/market steps to the uniform arm's final pass@1 ÷ uniform's \| ≤ 0\.50 \|/);
+    expect(renderMarkdown(result)).toContain("## The seeds' targets");
   });
 });

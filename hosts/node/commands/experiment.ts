@@ -89,7 +89,7 @@ export async function experimentCommand(f: ExperimentFlags): Promise<number> {
   try {
     const c = experimentConfig(f);
     if (f.out) await checkOut(f.out);
-    const modelDir = f.model ?? 'models/tiny-arith';
+    const modelDir = f.model ?? 'models/tiny-arith-base';
     const stat = await fsp.stat(modelDir).catch(() => null);
     if (!stat?.isDirectory()) throw new UsageError(`no checkpoint directory at ${modelDir}`);
     const ckpt = await loadCheckpoint(nodeCheckpointFs(), modelDir);
