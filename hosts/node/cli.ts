@@ -310,6 +310,7 @@ program
   .option('--to <n>', 'last window')
   .option('--model <dir>', 'the base model the checkpoints descend from', resolve(ROOT, 'models/tiny-arith'))
   .option('--json', 'one JSON object instead of lines')
+  .option('--pi-old-tolerance <x>', "re-derived pi_old vs stored: exact (default, the validator's WASM reference), profile (proof.logprobMaxAbs: a validator on another backend) or a number")
   .option('--follower-seed <file>', "run as a follower validator with this 32-byte key seed: publish its signed verdicts into the store and report the acceptance spread against the leader")
   .action(async (opts: AuditCommandOptions) => {
     process.exitCode = await auditCommand(opts);

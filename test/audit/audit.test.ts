@@ -153,6 +153,9 @@ describe('reliquary audit', () => {
     expect(await auditCommand({ store: 'ftp://x', model: MODEL, err: (s) => err.push(s), out: () => {} })).toBe(2);
     expect(err).toHaveLength(1);
     expect(err[0]).toMatch(/^audit: --store ftp:\/\/x: expected fs:DIR or s3:/);
+    err.length = 0;
+    expect(await auditCommand({ store: `fs:${devnet}`, model: MODEL, piOldTolerance: 'loose', err: (s) => err.push(s), out: () => {} })).toBe(2);
+    expect(err).toEqual(['audit: --pi-old-tolerance loose: expected exact, profile or a non-negative number']);
   });
 
   it('a flipped token id (re-signed by a lying validator): miner signatures and token hashes fail', async () => {

@@ -13,6 +13,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { auditValidator, type AuditLine } from '../../../core/audit/audit.ts';
+import type { PiOldTolerance } from '../../../core/audit/pi-old.ts';
 import type { Chain } from '../../../core/interfaces/chain.ts';
 import type { ObjectStore } from '../../../core/interfaces/store.ts';
 import { loadCheckpoint } from '../../../core/model/checkpoint.ts';
@@ -39,6 +40,9 @@ export interface AuditCommandOptions {
   /** The base model the checkpoints descend from. */
   model: string;
   json?: boolean | undefined;
+  /** How the re-derived π_old must match the stored one: `exact` (default: this audit runs the validator's WASM
+   * reference), `profile` (the profile's `proof.logprobMaxAbs`, for a validator on another backend) or a number. */
+  piOldTolerance?: string | undefined;
   /** Run as a follower validator (core/validator/follower.ts): a file with the follower's 32-byte key seed; its
    * signed verdicts are published into the same store and the cross-validator report is printed. */
   followerSeed?: string | undefined;
@@ -90,6 +94,14 @@ const int = (flag: string, v: string | undefined): number | undefined => {
   return n;
 };
 
+const tolerance = (v: string | undefined, profile: Profile): PiOldTolerance => {
+  if (v === undefined || v === 'exact') return 'exact';
+  if (v === 'profile') return profile.proof.logprobMaxAbs;
+  const x = Number(v);
+  if (!Number.isFinite(x) || x < 0) throw new UsageError(`--pi-old-tolerance ${v}: expected exact, profile or a non-negative number`);
+  return x;
+};
+
 /** The validator of the store: `--validator`, else the only one with archives. */
 async function findValidator(store: ObjectStore, given: string | undefined): Promise<string> {
   if (given) return given;
@@ -123,7 +135,7 @@ export async function auditCommand(o: AuditCommandOptions): Promise<number> {
     try {
       const input = {
         store, chain, validator, profile, backend: be, base: await loadCheckpoint(fs, model), baseRevision: await checkpointRevision(fs, model),
-        tokenizer: DEVNET_CHAR_TOKENIZER, envs: { [env.name]: env }, checkpointFs: fs, from, to,
+        tokenizer: DEVNET_CHAR_TOKENIZER, envs: { [env.name]: env }, checkpointFs: fs, from, to, piOldTolerance: tolerance(o.piOldTolerance, profile),
         onLine: o.json ? undefined : (l: AuditLine) => (l.ok ? out : err)(fmt(l)),
       };
       if (o.followerSeed !== undefined) {
