@@ -5,7 +5,7 @@
  */
 import { ropeTable } from '../../core/compute/rope.ts';
 import { grid, type GpuContext } from './context.ts';
-import { ROPE_WG, ropeWgsl } from './rope.wgsl.ts';
+import { ROPE_ROWS, ROPE_WG, RopeParams, ropeWgsl } from './rope.wgsl.ts';
 import { ROPE_BACKWARD_WG, ropeBackwardWgsl } from './rope-backward.wgsl.ts';
 
 const TABLES_KEPT = 4;
@@ -35,9 +35,11 @@ export class RopeDispatch {
   }
 
   run(out: GPUBuffer, inp: GPUBuffer, B: number, T: number, NH: number, HD: number, past: number, theta: number): void {
-    const n = (B * T * NH * HD) / 2;
+    const rows = B * T * NH;
     const table = this.table(HD, theta, past, T);
-    this.ctx.run({ key: 'rope', code: ropeWgsl }, [out, inp, table], [n, T, NH, HD / 2], grid(Math.ceil(n / ROPE_WG)));
+    const invocations = Math.ceil(rows / ROPE_ROWS) * (HD / 2);
+    this.ctx.run({ key: 'rope', code: ropeWgsl }, [out, inp, table], RopeParams.pack({ rows, T, NH, H2: HD / 2 }),
+      grid(Math.ceil(invocations / ROPE_WG)));
   }
 
   /** dinp += the transposed rotation of dout (accumulates, llm.c style). */

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { attentionForward as refAttention } from '../../kernels/ref/attention.ts';
 import { rmsnormRows as refRmsnormRows } from '../../kernels/ref/rmsnorm.ts';
+import { ropeForward as refRope } from '../../kernels/ref/rope.ts';
 import type { WebGPUBackend } from '../../kernels/webgpu/index.ts';
 import { createNodeWebGPUBackend } from '../../kernels/webgpu/node-device.ts';
 import { checkTensor, randomF32 } from './check.ts';
@@ -85,5 +86,29 @@ describe('webgpu rmsnorm rows across workgroups against ref', () => {
     be.rmsnormForward(out, tx, tw, 1, N, C, 1e-6);
     checkTensor(await be.download(out), expected, 'webgpu rmsnorm', { abs: 1e-5, rel: 1e-5 });
     for (const t of [tx, tw, out]) be.dispose(t);
+  });
+});
+
+// RoPE with ROPE_ROWS rows per invocation (kernels/webgpu/rope.wgsl.ts): row blocks that straddle heads, positions and
+// batch entries. Tolerance as the suite's rope group.
+describe('webgpu rope row blocks against ref', () => {
+  let be: WebGPUBackend;
+  beforeAll(async () => {
+    be = await createNodeWebGPUBackend();
+  });
+  afterAll(() => be?.destroy());
+
+  it.each([
+    { B: 2, T: 9, NH: 5, HD: 6, past: 3 },
+    { B: 1, T: 40, NH: 16, HD: 128, past: 0 },
+  ])('ropeForward B=$B T=$T NH=$NH HD=$HD past=$past', async ({ B, T, NH, HD, past }) => {
+    const n = B * T * NH * HD;
+    const x = randomF32(n, 51, 2);
+    const expected = new Float32Array(n);
+    refRope(expected, x, B, T, NH, HD, past, 1e6);
+    const [tx, out] = [be.upload(x, [B, T, NH, HD]), be.empty([B, T, NH, HD])];
+    be.ropeForward(out, tx, B, T, NH, HD, past, 1e6);
+    checkTensor(await be.download(out), expected, 'webgpu rope', { abs: 1e-6, rel: 1e-6 });
+    for (const t of [tx, out]) be.dispose(t);
   });
 });
