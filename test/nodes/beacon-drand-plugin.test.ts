@@ -3,45 +3,19 @@
  * that replays recorded quicknet responses (test/vectors/drand-quicknet.json: real beacons). A faithful relay's
  * rounds verify; a relay serving a beacon with one flipped signature bit is refused with `bad_signature`.
  */
-import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BeaconError } from '../../core/interfaces/beacon.ts';
 import { createRegistry } from '../../core/plugins/index.ts';
-import { V4 } from '../../core/profile/index.ts';
 import { beaconDrandPlugin } from '../../plugins/beacon-drand/index.ts';
+import { QUICKNET_VECTORS as V, quicknetRelay } from './quicknet-relay.ts';
 
-const V = JSON.parse(readFileSync(new URL('../vectors/drand-quicknet.json', import.meta.url), 'utf8')) as {
-  period: number; genesis_time: number; beacons: { round: number; signature: string; randomness: string }[];
-};
-const HASH = V4.drand.chainHash;
-
-/** A relay replaying the recorded beacons; `tamper` flips one bit of every signature it serves. */
-function relay(tamper: boolean): Promise<{ url: string; server: Server }> {
-  const server = createServer((req, res) => {
-    const path = req.url ?? '';
-    const send = (status: number, body: unknown): void => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
-    };
-    if (path === `/${HASH}/info`) return send(200, { public_key: V4.drand.publicKey, period: V.period, genesis_time: V.genesis_time, hash: HASH, schemeID: 'bls-unchained-g1-rfc9380' });
-    const m = new RegExp(`^/${HASH}/public/(\\d+|latest)$`).exec(path);
-    const b = m ? (m[1] === 'latest' ? V.beacons[V.beacons.length - 1] : V.beacons.find((x) => x.round === Number(m[1]))) : undefined;
-    if (!b) return send(404, { error: 'not found' });
-    const signature = tamper ? `${b.signature.slice(0, -1)}${(parseInt(b.signature.slice(-1), 16) ^ 1).toString(16)}` : b.signature;
-    return send(200, { round: b.round, signature });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server })));
-}
-
-let good: { url: string; server: Server };
-let bad: { url: string; server: Server };
+let good: { url: string; close: () => Promise<void> };
+let bad: { url: string; close: () => Promise<void> };
 beforeAll(async () => {
-  [good, bad] = await Promise.all([relay(false), relay(true)]);
+  [good, bad] = await Promise.all([quicknetRelay(false), quicknetRelay(true)]);
 });
 afterAll(async () => {
-  await Promise.all([good, bad].map((r) => new Promise((res) => r.server.close(res))));
+  await Promise.all([good.close(), bad.close()]);
 });
 
 describe('beacon-drand plugin', () => {

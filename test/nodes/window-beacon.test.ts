@@ -5,10 +5,7 @@
  * responses serves `/node/beacon`, a miner's check accepts it, and a validator that lies about the beacon (one
  * flipped signature bit on `/node/beacon`) has its window skipped by the miner with `bad_signature`.
  */
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,13 +21,11 @@ import { drandQuicknet, QUICKNET_SCHEME, verifyWindowBeacon } from '../../plugin
 import { beaconLocal } from '../../plugins/beacon-local/index.ts';
 import { envArith } from '../../plugins/env-arith/index.ts';
 import { httpClient } from '../../plugins/transport-http/index.ts';
+import { flipLastBit, QUICKNET_VECTORS, quicknetRelay } from './quicknet-relay.ts';
 
-const V = JSON.parse(readFileSync(new URL('../vectors/drand-quicknet.json', import.meta.url), 'utf8')) as {
-  period: number; genesis_time: number; beacons: { round: number; signature: string; randomness: string }[];
-};
-const HASH = V4.drand.chainHash;
-const flip = (sig: string): string => `${sig.slice(0, -1)}${(parseInt(sig.slice(-1), 16) ^ 1).toString(16)}`;
-const CHAIN = { hash: HASH, public_key: V4.drand.publicKey, period: V.period, genesis_time: V.genesis_time, scheme: QUICKNET_SCHEME };
+const V = QUICKNET_VECTORS;
+const flip = flipLastBit;
+const CHAIN = { hash: V4.drand.chainHash, public_key: V4.drand.publicKey, period: V.period, genesis_time: V.genesis_time, scheme: QUICKNET_SCHEME };
 
 describe('verifyWindowBeacon (recorded quicknet rounds)', () => {
   const b = V.beacons[1]!;
@@ -68,31 +63,15 @@ describe('verifyWindowBeacon (recorded quicknet rounds)', () => {
   });
 });
 
-/** A relay replaying the recorded beacons (drand HTTP v1 paths); `latest` is the last recorded round. */
-function relay(): Promise<{ url: string; server: Server }> {
-  const server = createServer((req, res) => {
-    const path = req.url ?? '';
-    const send = (status: number, body: unknown): void => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
-    };
-    if (path === `/${HASH}/info`) return send(200, { public_key: V4.drand.publicKey, period: V.period, genesis_time: V.genesis_time, hash: HASH, schemeID: QUICKNET_SCHEME });
-    const m = new RegExp(`^/${HASH}/public/(\\d+|latest)$`).exec(path);
-    const b = m ? (m[1] === 'latest' ? V.beacons[V.beacons.length - 1] : V.beacons.find((x) => x.round === Number(m[1]))) : undefined;
-    return b ? send(200, { round: b.round, signature: b.signature }) : send(404, { error: 'not found' });
-  });
-  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server })));
-}
-
 describe('a validator on beacon-drand, a miner checking its windows', () => {
-  let r: { url: string; server: Server };
+  let r: { url: string; close: () => Promise<void> };
   let dir = '';
   let host: ValidatorHost;
   let tamper = false;
   let window: Promise<unknown>;
 
   beforeAll(async () => {
-    r = await relay();
+    r = await quicknetRelay();
     dir = await mkdtemp(join(tmpdir(), 'reliquary-window-beacon-'));
     host = await startValidator({
       profile: fastDevnetProfile(20, 2), env: envArith(), dataDir: dir, modelDir: resolve('models/tiny-arith'),
@@ -115,7 +94,7 @@ describe('a validator on beacon-drand, a miner checking its windows', () => {
   afterAll(async () => {
     await host?.close();
     await window;
-    await new Promise((res) => r.server.close(res));
+    await r.close();
     await rm(dir, { recursive: true, force: true });
   });
 
