@@ -84,4 +84,14 @@ describe('validator + Node miner + Deno miner as separate processes', () => {
     expect(node.stderr()).toMatch(/node-miner: window \d+ beacon verified \(beacon-local round \d+, BLS\)/);
     expect(deno.stderr()).toMatch(/deno-miner: window \d+ beacon verified \(beacon-local round \d+, BLS\)/);
   }, 240_000);
+
+  it('a miner whose environment set differs stops at start with one line naming the difference (exit 2)', async () => {
+    const v = run(process.execPath, [BUNDLE, 'validator', '--data', join(dir, 'v2'), '--port', '0', '--windows', '1', '--quiet']);
+    const url = await urlOf(v);
+    const m = run(process.execPath, [BUNDLE, 'miner', '--validator', url, '--config', join(dir, 'node.json'), '--data', join(dir, 'm2')]);
+    const [code] = await exits({ miner: m }, 60);
+    v.child.kill('SIGKILL');
+    expect(code, m.stderr()).toBe(2);
+    expect(m.stderr().trim().split('\n')).toEqual([expect.stringMatching(/^reliquary miner: environment sets differ: .*digits/)]);
+  }, 90_000);
 });
