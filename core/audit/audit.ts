@@ -185,8 +185,24 @@ export class AuditReplay {
     this.i.onLine?.(l);
   }
 
-  /** Replays window `w` (after every earlier archived window); `report`: run and report the per-window checks. */
+  /**
+   * Replays window `w` (after every earlier archived window); `report`: run and report the per-window checks. Records
+   * a leader signed but that do not have the shapes the checks read (hostile bytes) fail the window's `bundle-header`
+   * check instead of stopping the audit (the later windows then fail wherever the chain is broken).
+   */
   async window(w: number, a: WindowArchive | string, report = true): Promise<void> {
+    // The bundle is read first, outside the guard: a store that fails (after its retries) fails the call, before
+    // any replay state changed, so a caller may retry the window (the follower's next poll).
+    const key = typeof a === 'string' ? undefined : (a.replay as { bundle_key?: unknown } | undefined)?.bundle_key;
+    const prefetched = typeof key === 'string' && parseBundleKey(key) !== null ? await readWindowBundle(this.i.store, key) : undefined;
+    try {
+      await this.replayWindow(w, a, report, prefetched);
+    } catch (e) {
+      this.emit(w, 'bundle-header', [`the window's records do not have the shapes the audit reads: ${e instanceof Error ? e.message : String(e)}`], '');
+    }
+  }
+
+  private async replayWindow(w: number, a: WindowArchive | string, report: boolean, prefetched: Awaited<ReturnType<typeof readWindowBundle>> | undefined): Promise<void> {
     const { i, trainer, memFs } = this;
     const { store, profile, validator } = i;
     const emit = this.emit.bind(this);
@@ -201,7 +217,7 @@ export class AuditReplay {
       if (report) emit(w, 'bundle-hash', ['the archive names no replay bundle (written by a node without issue 16)'], '');
       return;
     }
-    const got = await readWindowBundle(store, a.replay.bundle_key);
+    const got = prefetched !== undefined ? prefetched : await readWindowBundle(store, a.replay.bundle_key);
     const keyDigest = parseBundleKey(a.replay.bundle_key)?.sha256;
     const hashBad = got === null ? [`bundle ${a.replay.bundle_key} is missing`]
       : [got.sha256 !== a.replay.bundle_sha256 ? `bundle bytes hash to ${got.sha256.slice(0, 16)}…, the signed archive says ${a.replay.bundle_sha256.slice(0, 16)}…` : '',

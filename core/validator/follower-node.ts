@@ -60,8 +60,12 @@ export class FollowerNode {
       if (a === null) break; // listed, then gone: retried at the next poll
       const before = this.replay.lines.length;
       await this.replay.window(w, a);
-      await this.replay.manifests(w);
-      this.last = w;
+      this.last = w; // replayed: never again, whatever follows
+      try {
+        await this.replay.manifests(w);
+      } catch (e) {
+        this.d.onEvent?.({ kind: 'log', line: `follower: window ${w}: custody manifests unreadable now (${e instanceof Error ? e.message : String(e)}); checked with the next window` });
+      }
       const v = this.replay.verdicts.get(w);
       if (!v) continue; // a tombstone or an unreadable window: its audit lines say which
       const failed = [...new Set(this.replay.lines.slice(before).filter((l) => !l.ok).map((l) => l.check))];
@@ -77,7 +81,12 @@ export class FollowerNode {
   /** Polls every `pollSeconds` until `signal` aborts or `windows` windows with verdicts are verified. */
   async run(o: { readonly pollSeconds: number; readonly signal?: AbortSignal; readonly windows?: number }): Promise<FollowerResult> {
     while (!o.signal?.aborted && (o.windows === undefined || this.windows.length < o.windows)) {
-      const got = await this.poll();
+      let got: FollowerWindow[] = [];
+      try {
+        got = await this.poll();
+      } catch (e) { // the leader's store unreachable: the next poll retries the window
+        this.d.onEvent?.({ kind: 'log', line: `follower: poll failed (${e instanceof Error ? e.message : String(e)}); retrying` });
+      }
       if (got.length === 0) await this.d.sleep(o.pollSeconds);
     }
     return this.result();

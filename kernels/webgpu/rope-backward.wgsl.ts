@@ -4,16 +4,20 @@
  * the transposed rotation:  dinp[d] += dout[d]·cos + dout[d+H2]·sin;  dinp[d+H2] += dout[d+H2]·cos − dout[d]·sin.
  * dinp, dout are (B,T,NH,HD); table is cos (T,H2) then sin (T,H2), the forward's. One invocation per pair (d, d+H2).
  */
+import { uniforms } from './uniforms.ts';
 import { FLAT_GROUP } from './wgsl.ts';
 
 export const ROPE_BACKWARD_WG = 256;
+
+/** The kernel's uniforms (n = pairs = B·T·NH·H2): the WGSL struct and the host's packing from this one description. */
+export const RopeBackwardParams = uniforms('Params', { n: 'u32', T: 'u32', NH: 'u32', H2: 'u32' });
 
 export function ropeBackwardWgsl(): string {
   return `
 @group(0) @binding(0) var<storage, read_write> dinp: array<f32>;
 @group(0) @binding(1) var<storage, read> dout: array<f32>;
 @group(0) @binding(2) var<storage, read> table: array<f32>;
-struct Params { n: u32, T: u32, NH: u32, H2: u32 }
+${RopeBackwardParams.wgsl}
 @group(0) @binding(3) var<uniform> p: Params;
 ${FLAT_GROUP}
 

@@ -6,7 +6,7 @@
 import { ropeTable } from '../../core/compute/rope.ts';
 import { grid, type GpuContext } from './context.ts';
 import { ROPE_ROWS, ROPE_WG, RopeParams, ropeWgsl } from './rope.wgsl.ts';
-import { ROPE_BACKWARD_WG, ropeBackwardWgsl } from './rope-backward.wgsl.ts';
+import { ROPE_BACKWARD_WG, RopeBackwardParams, ropeBackwardWgsl } from './rope-backward.wgsl.ts';
 
 const TABLES_KEPT = 4;
 
@@ -46,6 +46,7 @@ export class RopeDispatch {
   runBackward(dinp: GPUBuffer, dout: GPUBuffer, B: number, T: number, NH: number, HD: number, past: number, theta: number): void {
     const n = (B * T * NH * HD) / 2;
     const table = this.table(HD, theta, past, T);
-    this.ctx.run({ key: 'ropeBackward', code: ropeBackwardWgsl }, [dinp, dout, table], [n, T, NH, HD / 2], grid(Math.ceil(n / ROPE_BACKWARD_WG)));
+    this.ctx.run({ key: 'ropeBackward', code: ropeBackwardWgsl }, [dinp, dout, table],
+      RopeBackwardParams.pack({ n, T, NH, H2: HD / 2 }), grid(Math.ceil(n / ROPE_BACKWARD_WG)));
   }
 }

@@ -253,6 +253,14 @@ describe('reliquary audit', () => {
     expect(r.lines.find((l) => l.check === 'batch')!.detail).toMatch(/trained π_old is not the group's recomputed π_old/);
   }, 40_000);
 
+  it('a signed bundle of hostile shape fails its window (bundle-header), the audit runs to the end', async () => {
+    const dir = await copy();
+    await tamperBundle(dir, 0, (b) => (b.groups = { length: 3 }), true);
+    const r = await audit(dir);
+    expect(r.lines.find((l) => l.window === 0 && l.check === 'bundle-header' && !l.ok)).toMatchObject({ detail: expect.stringMatching(/do not have the shapes the audit reads/) });
+    expect(r.lines.some((l) => l.window === 1)).toBe(true);
+  }, 40_000);
+
   it('a checkpoint that is not the replay: a lying result revision and a flipped byte in the published weights', async () => {
     const dir = await copy();
     const store = storeOf(dir);

@@ -171,6 +171,7 @@ export async function followerCommand(opts: FollowerCommandOptions, root: string
       sleep: (s) => new Promise((res) => setTimeout(res, s * 1000)),
       onEvent: (e) => {
         if (e.kind === 'window') log(formatFollowerWindow(e.window));
+        else if (e.kind === 'log') log(e.line);
         else if (e.kind === 'line' && !e.line.ok) {
           failed.push(e.line);
           err(`follower: window ${e.line.window} ${e.line.check} FAIL ${e.line.detail}`);
