@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Environment } from '../../core/interfaces/environment.ts';
-import { createMiner, MinerStopError, type MinerDeps, type MinerEvent, type MinerOptions } from '../../core/miner/miner.ts';
+import { createMiner, MinerStopError, type MinerDeps, type MinerEvent, type MinerOptions, type WindowCheck } from '../../core/miner/miner.ts';
 import { generationContract, type Profile } from '../../core/profile/index.ts';
 import { authenticateSubmission, requestPrecommitDigest } from '../../core/protocol/admission.ts';
 import { hex } from '../../core/protocol/codec.ts';
@@ -50,6 +50,26 @@ describe('miner loop', () => {
     expect(r.kind).toBe('mined');
     expect(await miner.tick()).toMatchObject({ kind: 'waiting', why: 'already_mined' });
     expect(clock.sleeps).toEqual([]);
+  });
+
+  it('checks a window before mining it: null asks again, a refusal is an event and skips the window for good, a pass mines', async () => {
+    const answers: (WindowCheck | null)[] = [null, { ok: false, reason: 'bad_signature', message: 'window 7: forged beacon' }];
+    const asked: number[] = [];
+    const next = openState(PROFILE, { window_n: WINDOW + 1, anchor_block: WINDOW + 1 });
+    const { miner, calls, events } = setup({ states: [openState(), openState(), openState(), next] }, {}, {
+      checkWindow: async (s) => {
+        asked.push(s.window_n);
+        return answers.length ? answers.shift()! : { ok: true };
+      },
+    });
+    expect(await miner.tick()).toMatchObject({ kind: 'waiting', window: WINDOW, why: 'window_changed' });
+    expect(await miner.tick()).toMatchObject({ kind: 'waiting', window: WINDOW, why: 'refused' });
+    expect(events.filter((e) => e.kind === 'window_refused')).toEqual([{ kind: 'window_refused', window: WINDOW, reason: 'bad_signature', message: 'window 7: forged beacon' }]);
+    expect(await miner.tick()).toMatchObject({ kind: 'waiting', window: WINDOW, why: 'refused' }); // not asked again
+    expect(calls.precommit).toHaveLength(0);
+    expect(miner.windowStats(WINDOW)).toBeUndefined();
+    expect(await miner.tick()).toMatchObject({ kind: 'mined', stats: { window: WINDOW + 1 } });
+    expect(asked).toEqual([WINDOW, WINDOW, WINDOW + 1]);
   });
 
   it('runWindow polls every pollSeconds until a window is mined', async () => {
