@@ -15,7 +15,10 @@
  *               log-probs of T targets (`Qwen3Model.forward`, hidden states not downloaded) — tokens/s.
  *
  * Method: `warmup` calls, one timed call to size the batch (n calls ≥ minTimeMs), then `repeats` timed batches;
- * the value is the median batch's time per call. WebGPU calls are recorded and `await backend.sync()` ends each batch
+ * the value is the median batch's time per call. Each row also carries `value_cpu`, the same figure from the process
+ * CPU time of the median-CPU batch (every thread): on a machine shared with other work, wall time mostly measures
+ * the queue, CPU time the work (a 2-thread row's value_cpu near the 1-thread row's means the threads added no work;
+ * what they cannot show is the speedup, which needs idle cores). WebGPU calls are recorded and `await backend.sync()` ends each batch
  * inside the timed region. A cell over a backend's budget (ref: slow by design; a software GPU adapter on the largest
  * problems) or over a device limit is left out and listed with the reason.
  */
@@ -202,15 +205,23 @@ interface Entry {
 
 type Timed = Pick<Entry, 'call' | 'sync'>;
 
-/** n calls then `sync`, all inside the timed region: milliseconds per call. */
-async function batch(e: Timed, n: number): Promise<number> {
+/** n calls then `sync`, all inside the timed region: milliseconds per call, wall and CPU (every thread). */
+async function batchCpu(e: Timed, n: number): Promise<{ ms: number; cpu: number }> {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
     const r = e.call();
     if (r instanceof Promise) await r;
   }
   await e.sync();
-  return (performance.now() - t0) / n;
+  const ms = (performance.now() - t0) / n;
+  const d = process.cpuUsage(c0);
+  return { ms, cpu: (d.user + d.system) / 1000 / n };
+}
+
+/** n calls then `sync`, all inside the timed region: milliseconds per call. */
+async function batch(e: Timed, n: number): Promise<number> {
+  return (await batchCpu(e, n)).ms;
 }
 
 /** Warms up, then sizes a batch to last ≥ minTimeMs from one timed call (itself a sample when it is that long). */
@@ -250,8 +261,8 @@ class Bench {
     this.log(`${bench} ${shape} ${backend}: left out (${reason})`);
   }
 
-  row(bench: string, shape: string, backend: string, value: number, unit: string): void {
-    this.rows.push({ bench, backend, shape, value, unit });
+  row(bench: string, shape: string, backend: string, value: number, unit: string, valueCpu?: number): void {
+    this.rows.push({ bench, backend, shape, value, unit, ...(valueCpu !== undefined ? { value_cpu: valueCpu } : {}) });
     this.log(`${bench} ${shape} ${backend}: ${value.toPrecision(4)} ${unit}`);
   }
 
@@ -297,7 +308,7 @@ class Bench {
    * all of them alike and the ratios stay fair.
    */
   async compare(bench: string, shape: string, unit: string, toValue: (ms: number) => number, entries: readonly (Entry | undefined)[]): Promise<void> {
-    const live: (Entry & { n: number; samples: number[] })[] = [];
+    const live: (Entry & { n: number; samples: number[]; cpu: number[] })[] = [];
     const fail = (e: Entry, err: unknown): void => {
       this.note(bench, shape, e.backend, `failed: ${message(err)}`);
       live.splice(live.findIndex((x) => x.backend === e.backend), 1);
@@ -305,7 +316,7 @@ class Bench {
     try {
       for (const e of entries) {
         if (!e) continue;
-        live.push({ ...e, n: 0, samples: [] });
+        live.push({ ...e, n: 0, samples: [], cpu: [] });
         try {
           Object.assign(live[live.length - 1]!, await calibrate(e, this.timing));
         } catch (err) {
@@ -316,13 +327,19 @@ class Bench {
         for (const e of [...live]) {
           if (e.samples.length > r) continue;
           try {
-            e.samples.push(await batch(e, e.n));
+            const b = await batchCpu(e, e.n);
+            e.samples.push(b.ms);
+            e.cpu.push(b.cpu);
           } catch (err) {
             fail(e, err);
           }
         }
       }
-      for (const e of live) this.row(bench, shape, e.backend, toValue(median(e.samples)), unit);
+      for (const e of live) {
+        // a calibration call long enough to be the sample has no CPU reading: time it again
+        if (e.cpu.length === 0) e.cpu.push((await batchCpu(e, e.n)).cpu);
+        this.row(bench, shape, e.backend, toValue(median(e.samples)), unit, toValue(Math.max(median(e.cpu), 1e-6)));
+      }
     } finally {
       for (const e of entries) e?.free();
     }

@@ -10,6 +10,8 @@ export interface BenchRow {
   shape: string;
   value: number;
   unit: string;
+  /** The value from CPU time instead of wall time (bench/kernels.ts: every thread of the process), where measured. */
+  value_cpu?: number;
 }
 
 /** A cell left out on purpose (too slow on that backend, over a device limit, a missing op or peer), and why. */
@@ -69,12 +71,14 @@ function pad(cells: readonly string[], widths: readonly number[], right: Readonl
 /** The rows as a table: bench, shape, backend, value, unit, then the ratio against each peer where it has a row. */
 export function formatTable(rows: readonly BenchRow[], notes: readonly BenchNote[], peers: readonly string[]): string[] {
   const ratios = peerRatios(rows, peers);
-  const head = ['bench', 'shape', 'backend', 'value', 'unit', ...peers.map((p) => `vs ${p}`)];
+  const cpu = rows.some((r) => r.value_cpu !== undefined);
+  const head = ['bench', 'shape', 'backend', 'value', ...(cpu ? ['CPU-time value'] : []), 'unit', ...peers.map((p) => `vs ${p}`)];
   const body = rows.map((r) => [
     r.bench,
     r.shape,
     r.backend,
     fmt(r.value),
+    ...(cpu ? [r.value_cpu === undefined ? '' : fmt(r.value_cpu)] : []),
     r.unit,
     ...peers.map((p) => {
       const x = ratios.find((q) => q.ours === r.backend && q.peer === p && q.bench === r.bench && q.shape === r.shape);
@@ -82,7 +86,8 @@ export function formatTable(rows: readonly BenchRow[], notes: readonly BenchNote
     }),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const right = new Set([3, ...peers.map((_, i) => 5 + i)]);
+  const first = cpu ? 6 : 5;
+  const right = new Set([3, ...(cpu ? [4] : []), ...peers.map((_, i) => first + i)]);
   const lines = [pad(head, widths, right), widths.map((w) => '-'.repeat(w)).join('  ')];
   let last = '';
   for (const b of body) {

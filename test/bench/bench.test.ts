@@ -14,7 +14,7 @@ const OURS = ['ref', 'wasm', 'webgpu'];
 const PEERS = ['tfjs-wasm', 'ort'];
 
 function wellFormed(r: BenchRow): void {
-  expect(Object.keys(r).sort()).toEqual(['backend', 'bench', 'shape', 'unit', 'value']);
+  expect(Object.keys(r).sort()).toEqual(['backend', 'bench', 'shape', 'unit', 'value', 'value_cpu']);
   expect(typeof r.bench).toBe('string');
   expect(r.bench.length).toBeGreaterThan(0);
   expect([...OURS, ...PEERS]).toContain(r.backend);
@@ -22,6 +22,7 @@ function wellFormed(r: BenchRow): void {
   expect(r.shape.length).toBeGreaterThan(0);
   expect(UNITS.has(r.unit), `unit ${r.unit}`).toBe(true);
   expect(Number.isFinite(r.value) && r.value > 0, `${r.bench} ${r.shape} ${r.backend} = ${r.value}`).toBe(true);
+  expect(Number.isFinite(r.value_cpu) && r.value_cpu! > 0, `${r.bench} ${r.shape} ${r.backend}: CPU-time value ${r.value_cpu}`).toBe(true);
 }
 
 describe('bench kernels (tiny shapes, one call per cell)', () => {
@@ -50,7 +51,7 @@ describe('bench kernels (tiny shapes, one call per cell)', () => {
 
   it('prints a table with a ratio against each peer', () => {
     const lines = formatTable(report.rows, report.notes, report.peers);
-    expect(lines[0]).toMatch(/^bench\s+shape\s+backend\s+value\s+unit\s+vs tfjs-wasm\s+vs ort$/);
+    expect(lines[0]).toMatch(/^bench\s+shape\s+backend\s+value\s+CPU-time value\s+unit\s+vs tfjs-wasm\s+vs ort$/);
     const ratios = peerRatios(report.rows, report.peers);
     expect(ratios.some((q) => q.ours === 'wasm' && q.peer === 'tfjs-wasm')).toBe(true);
     expect(ratios.every((q) => q.ours !== 'ref' && Number.isFinite(q.ratio))).toBe(true);
