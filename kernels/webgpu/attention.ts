@@ -12,11 +12,12 @@ import {
 /** Bytes of P (and 1/Σ) per chunk of rows at most; longer calls walk their rows in several chunks. */
 export const ATTENTION_SCRATCH_BYTES = 32 * 2 ** 20;
 /**
- * Split the keys of the pv pass (split-K) while fewer than this many invocations would run (few rows, many keys).
- * Tuned on lavapipe, whose 2 threads are busy with a decode step's 256 pv invocations (HG = 8, HD = 128): splitting
- * those 8 ways was 1.2× slower at S = 1,024 and 2.6× at S = 4,096. A GPU with thousands of lanes wants it higher.
+ * Split the keys of the pv pass (split-K) while fewer than this many invocations would run (few rows, many keys):
+ * [on a CPU adapter, on a GPU]. On lavapipe a decode step's 256 pv invocations (HG = 8, HD = 128) already fill its
+ * threads, and splitting them 8 ways was 1.2× slower at S = 1,024 and 2.6× at S = 4,096; a GPU has thousands of lanes
+ * to fill (not measured here: there is no GPU on this machine).
  */
-export const ATTENTION_TARGET_INVOCATIONS = 128;
+export const ATTENTION_TARGET_INVOCATIONS = { cpu: 128, gpu: 8192 } as const;
 /** Fewest keys per split. */
 const MIN_SPLIT_KEYS = 64;
 
@@ -41,7 +42,7 @@ export function attention(
     const Rp = Math.ceil(rows / 4) * 4;
     const L = past + Math.floor((row0 + rows - 1) / G) + 1;
     const pvBase = HG * (Rp / 4) * Math.ceil(HD4 / attentionPvWorkgroup(HD)) * attentionPvWorkgroup(HD);
-    const want = Math.ceil(ATTENTION_TARGET_INVOCATIONS / pvBase);
+    const want = Math.ceil(ATTENTION_TARGET_INVOCATIONS[ctx.cpu ? 'cpu' : 'gpu'] / pvBase);
     const splitKeys = Math.max(MIN_SPLIT_KEYS, Math.ceil(L / Math.max(1, want)));
     const splits = Math.ceil(L / splitKeys);
     const params = AttentionParams.pack({ T, NH, NKV, past, S, HG, row0, rows, Rp, L, splits, splitKeys, scale: 1 / Math.sqrt(HD) });

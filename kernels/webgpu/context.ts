@@ -43,7 +43,8 @@ export class GpuContext {
   private readonly errors: Promise<GPUError | null>[] = [];
   private lostMessage: string | null = null;
 
-  constructor(readonly device: GPUDevice) {
+  /** `cpu`: the adapter runs on the CPU (GpuDeviceInfo.cpu); kernels with a layout per kind of adapter read it. */
+  constructor(readonly device: GPUDevice, readonly cpu = false) {
     this.uniformBuffer = device.createBuffer({
       label: 'uniform ring',
       size: UNIFORM_SLOTS * UNIFORM_SLOT,

@@ -14,6 +14,11 @@ export interface GpuDeviceInfo {
   readonly features: { readonly shaderF16: boolean; readonly subgroups: boolean };
   /** Adapter description (vendor / architecture / device), for reports. */
   readonly adapter: string;
+  /**
+   * A software adapter running on the CPU (lavapipe/llvmpipe, SwiftShader): workgroup starts and barriers cost µs
+   * there and a few threads do all the work, so some kernels pick a different layout (rmsnorm.ts, attention.ts).
+   */
+  readonly cpu: boolean;
 }
 
 /** Requests an adapter and a device from `gpu`; throws NO_ADAPTER_MESSAGE when there is none. */
@@ -30,9 +35,11 @@ export async function requestGpuDevice(gpu: GPU | undefined, options: GPURequest
     },
   });
   const info = adapter.info;
+  const description = [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' / ') || 'unknown';
   return {
     device,
     features: { shaderF16: device.features.has('shader-f16'), subgroups: device.features.has('subgroups') },
-    adapter: [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' / ') || 'unknown',
+    adapter: description,
+    cpu: /llvmpipe|lavapipe|swiftshader|software/i.test(description),
   };
 }

@@ -60,7 +60,7 @@ export class WebGPUBackend implements ComputeBackend, BackwardOps {
   private destroyed = false;
 
   constructor(readonly info: GpuDeviceInfo) {
-    this.ctx = new GpuContext(info.device);
+    this.ctx = new GpuContext(info.device, info.cpu);
     this.rope = new RopeDispatch(this.ctx);
   }
 

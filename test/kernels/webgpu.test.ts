@@ -6,8 +6,12 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { attentionForward as refAttention } from '../../kernels/ref/attention.ts';
 import { rmsnormRows as refRmsnormRows } from '../../kernels/ref/rmsnorm.ts';
 import { ropeForward as refRope } from '../../kernels/ref/rope.ts';
+import { attention } from '../../kernels/webgpu/attention.ts';
+import { GpuContext } from '../../kernels/webgpu/context.ts';
+import { requestGpuDevice } from '../../kernels/webgpu/device.ts';
 import type { WebGPUBackend } from '../../kernels/webgpu/index.ts';
-import { createNodeWebGPUBackend } from '../../kernels/webgpu/node-device.ts';
+import { createNodeWebGPUBackend, nodeGpu } from '../../kernels/webgpu/node-device.ts';
+import { rmsnorm } from '../../kernels/webgpu/rmsnorm.ts';
 import { checkTensor, randomF32 } from './check.ts';
 import { opSuite } from './suite.ts';
 
@@ -110,5 +114,45 @@ describe('webgpu rope row blocks against ref', () => {
     be.ropeForward(out, tx, B, T, NH, HD, past, 1e6);
     checkTensor(await be.download(out), expected, 'webgpu rope', { abs: 1e-6, rel: 1e-6 });
     for (const t of [tx, out]) be.dispose(t);
+  });
+});
+
+// The layouts a GPU adapter gets (GpuContext with cpu = false), run here on lavapipe all the same: rmsnorm's
+// workgroup-per-row reduction and attention's split-K at the GPU invocation target.
+describe('webgpu GPU-adapter layouts against ref', () => {
+  let ctx: GpuContext;
+  beforeAll(async () => {
+    ctx = new GpuContext((await requestGpuDevice(nodeGpu())).device, false);
+  });
+  afterAll(() => ctx?.destroy());
+  const gpuBuf = (data: Float32Array): GPUBuffer => ctx.createBuffer(data.byteLength, 'test', data);
+  const read = async (b: GPUBuffer, n: number): Promise<Float32Array> => new Float32Array(await ctx.read(b, n * 4));
+
+  it.each([
+    { N: 3, C: 2560 },
+    { N: 5, C: 301 },
+    { N: 70, C: 64 },
+  ])('rmsnorm N=$N C=$C', async ({ N, C }) => {
+    const x = randomF32(N * C, 61, 3);
+    const w = randomF32(C, 62, 2);
+    const expected = new Float32Array(N * C);
+    refRmsnormRows(expected, x, w, N, C, 1e-6);
+    const out = ctx.createBuffer(N * C * 4, 'out');
+    rmsnorm(ctx, out, gpuBuf(x), gpuBuf(w), N, C, 1e-6);
+    checkTensor(await read(out, N * C), expected, 'webgpu rmsnorm (gpu layout)', { abs: 1e-5, rel: 1e-5 });
+  });
+
+  it.each([
+    { B: 1, T: 1, NH: 32, NKV: 8, HD: 128, past: 1023, S: 1024 },
+    { B: 2, T: 3, NH: 16, NKV: 8, HD: 64, past: 300, S: 303 },
+  ])('attention B=$B T=$T NH=$NH NKV=$NKV HD=$HD past=$past S=$S', async ({ B, T, NH, NKV, HD, past, S }) => {
+    const q = randomF32(B * T * NH * HD, 63, 2);
+    const k = randomF32(B * S * NKV * HD, 64, 2);
+    const v = randomF32(B * S * NKV * HD, 65);
+    const expected = new Float32Array(B * T * NH * HD);
+    refAttention(expected, q, k, v, B, T, NH, NKV, HD, past, S);
+    const out = ctx.createBuffer(expected.byteLength, 'out');
+    attention(ctx, out, gpuBuf(q), gpuBuf(k), gpuBuf(v), B, T, NH, NKV, HD, past, S);
+    checkTensor(await read(out, expected.length), expected, 'webgpu attention (gpu layout)', { abs: 1e-5, rel: 1e-5 });
   });
 });
