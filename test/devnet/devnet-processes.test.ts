@@ -1,9 +1,10 @@
 /**
  * `reliquary devnet` as processes (issue 12, item 4): the CLI bundle's devnet starts one `reliquary validator`
  * child and two `reliquary miner` children on loopback and prints the devnet report built from their JSON reports —
- * the same report object the in-process devnet gives (devnet.test.ts). And a child that fails is one line naming it,
- * with a non-zero exit and no child left running.
+ * the same report object the in-process devnet gives (devnet.test.ts), with `--store` passed through to the
+ * validator. And a child that fails is one line naming it, with a non-zero exit and no child left running.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +30,8 @@ afterAll(async () => {
 describe('reliquary devnet (separate processes)', () => {
   it('2 windows, 2 miner processes: the devnet report with both miners, held-out pass@1 and the chain weights', async () => {
     const data = join(dir, 'data');
-    const p = run(process.execPath, [BUNDLE, 'devnet', '--windows', '2', '--miners', '2', '--data', data, '--fresh', '--json', '--report', join(dir, 'r.json')]);
+    const store = join(dir, 'store');
+    const p = run(process.execPath, [BUNDLE, 'devnet', '--windows', '2', '--miners', '2', '--data', data, '--fresh', '--json', '--store', `fs:${store}`]);
     const [code] = await exits({ devnet: p }, 200);
     expect(code, p.stderr()).toBe(0);
     const r = JSON.parse(p.stdout()) as DevnetReport;
@@ -50,6 +52,9 @@ describe('reliquary devnet (separate processes)', () => {
     expect(p.stderr()).toMatch(/miner-1: window \d+ beacon verified/);
     // each miner kept its keys under <data>/miners/<name>
     expect((await readdir(join(data, 'miners'))).sort()).toEqual(['miner-1', 'miner-2']);
+    // --store reached the validator: its signed archives are there, not under <data>/store
+    expect((await readdir(join(store, 'reliquary', r.validator, 'dataset'))).sort()).toEqual(['window-0.json', 'window-1.json']);
+    expect(existsSync(join(data, 'store'))).toBe(false);
   }, 220_000);
 
   it('a child that fails: one line naming it, exit code 1', async () => {

@@ -14,6 +14,7 @@ import { DevnetChildError, DevnetInterrupted, runDevnetProcesses } from '../devn
 import { formatReport } from '../devnet/report.ts';
 import { ConfigError } from '../nodes/config.ts';
 import { storeEntry } from '../nodes/store-spec.ts';
+import { intFlag } from '../nodes/validator-command.ts';
 
 /** A mistake in the command line: printed as one line, exit code 2. */
 class UsageError extends Error {}
@@ -42,12 +43,8 @@ function reliquaryCli(root: string): string[] {
   return [process.execPath, script];
 }
 
-function int(v: string | number | undefined, dflt: number, flag: string, min: number, max: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
-  return n;
-}
+const int = (v: string | number | undefined, dflt: number, flag: string, min: number, max: number): number =>
+  intFlag(v === undefined ? undefined : String(v), dflt, flag, min, max)!;
 
 /** Runs the devnet; resolves to the exit code (0 when at least one window sealed). */
 export async function devnetCommand(opts: DevnetCommandOptions, root: string): Promise<number> {

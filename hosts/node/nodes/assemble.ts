@@ -23,6 +23,7 @@ import { createRegistry, PluginError, type AnyPlugin, type PluginRegistry } from
 import { DEVNET, getProfile, type Profile } from '../../../core/profile/index.ts';
 import { DEVNET_CHAR_TOKENIZER } from '../../../core/tokenizer/char.ts';
 import type { LocalChain } from '../../../plugins/chain-local/index.ts';
+import { persistedSeed } from '../devnet/validator-host.ts';
 import { BUILTIN_PLUGINS, ConfigError, resolvePlugin, type NodeConfig } from './config.ts';
 
 const KIND_ORDER = ['store', 'chain', 'beacon', 'environment', 'selector', 'transport'];
@@ -86,15 +87,6 @@ export interface ValidatorParts {
   readonly baseProfile: Profile;
 }
 
-/** A seed persisted in the store (created on first use). */
-async function seed(store: ObjectStore, key: string, bytes: number): Promise<Uint8Array> {
-  const have = await store.get(key);
-  if (have && have.length === bytes) return have;
-  const s = crypto.getRandomValues(new Uint8Array(bytes));
-  await store.put(key, s);
-  return s;
-}
-
 /** The validator's store, chain, beacon and environments from `config` (defaults for what it leaves out). */
 export async function assembleValidator(config: NodeConfig, o: { dataDir: string }): Promise<ValidatorParts> {
   const base = profileOf(config);
@@ -106,7 +98,7 @@ export async function assembleValidator(config: NodeConfig, o: { dataDir: string
   if (!has('chain')) use(r, { plugin: BUILTIN_PLUGINS['chain-local']!, options: {} });
   for (const l of loaded.filter((x) => x.plugin.kind === 'chain')) use(r, l);
   const store = r.get('store');
-  if (!has('beacon')) use(r, { plugin: BUILTIN_PLUGINS['beacon-local']!, options: { secretSeed: await seed(store, 'devnet/beacon-seed.bin', 48) } });
+  if (!has('beacon')) use(r, { plugin: BUILTIN_PLUGINS['beacon-local']!, options: { secretSeed: await persistedSeed(store, 'devnet/beacon-seed.bin', 48) } });
   if (!has('environment')) use(r, { plugin: BUILTIN_PLUGINS['env-arith']!, options: {} });
   for (const l of loaded.filter((x) => !['store', 'chain'].includes(x.plugin.kind))) use(r, l);
   const chain = r.get('chain') as LocalChain;
