@@ -4,9 +4,10 @@
  * verifies it, and keeps polling while the leader seals window 1, which it verifies as it appears. On this honest
  * traffic the two agree on 100 % of proved groups; the signed verdict records are served on /follow/window/:w,
  * published where the leader's dashboard reads them, and the dashboard shows the spread. Then, on a copy where the
- * leader accepted (and re-signed) a group with forged log-probs, the follower flags exactly that group, exit 1.
+ * leader accepted (and re-signed) a group with forged log-probs, a follower started from a validator config
+ * (`"role": "follower"`, the leader, the leader's store) flags exactly that group, exit 1.
  */
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -92,9 +93,10 @@ describe('reliquary validator --follow (the follower node)', () => {
     const signer = signerFromSeed((await store.get('devnet/validator-seed.bin'))!);
     await store.put(archiveKey(leader, 0), utf8(JSON.stringify(withReplay(a, { ...a.replay!, bundle_key: put.key, bundle_sha256: put.sha256 }, signer))));
     const report = join(root, 'forged-report.json');
+    const config = join(root, 'follower.json'); // the follower as a validator config: role, leader, the leader's store
+    await writeFile(config, JSON.stringify({ role: 'follower', follow: leader, plugins: [{ use: 'store-fs', options: { dir: join(bad, 'store'), fsync: false } }] }));
     const code = await validatorCommand({
-      follow: leader, store: `fs:${join(bad, 'store')}`, data: join(root, 'follower-2'), port: '0', windows: '2', pollSeconds: '0.1', quiet: true, report,
-      ...({ profile: PROFILE } as object),
+      config, data: join(root, 'follower-2'), port: '0', windows: '2', pollSeconds: '0.1', quiet: true, report, ...({ profile: PROFILE } as object),
     }, ROOT);
     expect(code).toBe(1);
     const r = JSON.parse(await readFile(report, 'utf8'));

@@ -95,7 +95,7 @@ describe('issue 16 done-when on S3 (local s3rver)', () => {
     expect(r.code).toBe(0);
     expect(r.lines.at(-1)).toMatch(/^audit PASSED: 2 window\(s\)/);
     for (const c of ['bundle-hash', 'miner-signatures', 'proof', 'pi-old', 'train-step', 'checkpoint', 'manifest']) {
-      expect(r.lines.some((l) => l.startsWith('window 1') && l.includes(c) && l.includes(' ok ')), c).toBe(true);
+      expect(r.lines.some((l) => l.startsWith('window ') && l.includes(c) && l.includes(' ok ')), c).toBe(true); // a window that trained
     }
     console.log(`[s3 e2e] ${r.lines.at(-1)} (wall ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   }, 60_000);
