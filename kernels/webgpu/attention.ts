@@ -1,7 +1,7 @@
 /**
  * Dispatch of attention (attention.wgsl.ts): per chunk of query rows the scores, softmax and pv passes (plus the
- * combine pass when the keys are split), through one scratch buffer for P allocated per call and released once
- * submitted.
+ * combine pass when the keys are split), through the context's scratch buffers for P (≤ ATTENTION_SCRATCH_BYTES) and
+ * the split partials, kept from call to call.
  */
 import { grid, type GpuContext } from './context.ts';
 import {
@@ -36,7 +36,7 @@ export function attention(
   const HG = B * NKV;
   const HD4 = Math.ceil(HD / 4);
   const chunk = attentionChunkRows(HG, R, past + T);
-  const scratch = ctx.createBuffer(HG * (past + T + 1) * chunk * 4, 'attention P');
+  const scratch = ctx.scratch('attention P', HG * (past + T + 1) * chunk * 4);
   for (let row0 = 0; row0 < R; row0 += chunk) {
     const rows = Math.min(chunk, R - row0);
     const Rp = Math.ceil(rows / 4) * 4;
@@ -57,12 +57,10 @@ export function attention(
     if (splits === 1) {
       ctx.run({ key: `attentionPv:${HD}:${G}`, code: () => attentionPvWgsl(HD, G, false) }, [out, scratch, v], params, pvGroups);
     } else {
-      const part = ctx.createBuffer(HG * Rp * splits * HD * 4, 'attention partials');
+      const part = ctx.scratch('attention partials', HG * Rp * splits * HD * 4);
       ctx.run({ key: `attentionPv:${HD}:${G}:split`, code: () => attentionPvWgsl(HD, G, true) }, [part, scratch, v], params, pvGroups);
       ctx.run({ key: `attentionCombine:${HD}:${G}`, code: () => attentionCombineWgsl(HD, G) }, [out, part], params,
         grid(Math.ceil((HG * rows * HD) / ATTENTION_WG)));
-      ctx.release(part);
     }
   }
-  ctx.release(scratch);
 }
