@@ -15,7 +15,7 @@ export function lmHeadLogprobs(
   N: number, C: number, V: number,
 ): void {
   const VC = Math.min(V, Math.max(4, Math.floor(CHUNK_FLOATS / N / 4) * 4));
-  const logits = ctx.createBuffer(N * VC * 4, 'lm head logits chunk');
+  const logits = ctx.scratch('lm head logits chunk', N * VC * 4); // fully written by each chunk's matmul
   const tg = ctx.createBuffer(N * 4, 'lm head targets', new Uint32Array(targets.buffer, targets.byteOffset, targets.length));
   const init = new Float32Array(N * 3);
   for (let r = 0; r < N; r++) init[r * 3] = -3.0e38;
@@ -26,7 +26,7 @@ export function lmHeadLogprobs(
     ctx.run({ key: 'lseUpdate', code: lseUpdateWgsl }, [state, logits, tg], [N, vc, v0], grid(N));
   }
   ctx.run({ key: 'lseFinish', code: lseFinishWgsl }, [out, state], [N], [Math.ceil(N / 64)]);
-  for (const b of [logits, tg, state]) ctx.release(b);
+  for (const b of [tg, state]) ctx.release(b);
 }
 
 /** out (R,V) = softmax(inp (R,C) · wteᵀ): the logits straight into out, then a row softmax in place. */
