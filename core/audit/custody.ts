@@ -7,6 +7,9 @@
  *
  *   custody.signature = sr25519 by the validator hotkey over ASCII
  *     "<n>|<revision>|custody-v1|<parent_revision>|<parent_n>|<w1>:<sha1>,<w2>:<sha2>,…"
+ *     followed, when the manifest carries its held-out benchmark against the parent (core/validator/benchmark.ts), by
+ *     "|benchmark|<benchmark_sha256>": sha256 hex of the benchmark's canonical JSON (keys sorted at every level), so
+ *     the pass@1 figures a manifest announces are signed too
  *   (bundles in window order; the message starts with the plain manifest's message, so a verifier of the old
  *   signature reads the same prefix). Each signed manifest is also kept at `reliquary/<validator>/manifests/ckpt-<n>.json`.
  *
@@ -18,8 +21,10 @@
 import type { ObjectStore } from '../interfaces/store.ts';
 import { getJson, putJson } from '../interfaces/store.ts';
 import type { CheckpointManifest } from '../interfaces/transport.ts';
-import { utf8 } from '../protocol/codec.ts';
+import { hex, utf8 } from '../protocol/codec.ts';
+import { sha256 } from '../protocol/hash.ts';
 import { verifySignature, type Signer } from '../protocol/sr25519.ts';
+import type { CheckpointBenchmark } from '../validator/benchmark.ts';
 import type { PublishedCheckpoint } from '../validator/report.ts';
 import { bundlePrefix, parseBundleKey, readWindowBundle } from './bundle.ts';
 
@@ -29,22 +34,42 @@ export interface CustodyBlock {
   readonly parent_checkpoint_n: number;
   /** The bundles of the windows trained since the parent, in window order. */
   readonly bundles: readonly { readonly window: number; readonly sha256: string }[];
+  /** sha256 hex of the canonical JSON of the manifest's `benchmark`, when it has one (signed with the rest). */
+  readonly benchmark_sha256?: string;
   readonly signature: string;
 }
 
 /** A manifest with its custody block (the announced manifest's fields unchanged). */
-export type CustodyManifest = CheckpointManifest & { readonly window?: number | null; readonly custody?: CustodyBlock };
+export type CustodyManifest = CheckpointManifest & { readonly window?: number | null; readonly custody?: CustodyBlock; readonly benchmark?: CheckpointBenchmark };
 
 export const manifestRecordKey = (validator: string, n: number): string => `reliquary/${validator}/manifests/ckpt-${n}.json`;
 
 /** The exact custody message (see the file header). */
 export function custodyMessage(n: number, revision: string, c: Omit<CustodyBlock, 'signature'>): Uint8Array {
-  return utf8(`${n}|${revision}|custody-v1|${c.parent_revision}|${c.parent_checkpoint_n}|${c.bundles.map((b) => `${b.window}:${b.sha256}`).join(',')}`);
+  const bench = c.benchmark_sha256 !== undefined ? `|benchmark|${c.benchmark_sha256}` : '';
+  return utf8(`${n}|${revision}|custody-v1|${c.parent_revision}|${c.parent_checkpoint_n}|${c.bundles.map((b) => `${b.window}:${b.sha256}`).join(',')}${bench}`);
+}
+
+/** JSON with the keys of every object sorted (the benchmark digest's input). */
+function canonicalJson(x: unknown): string {
+  if (Array.isArray(x)) return `[${x.map(canonicalJson).join(',')}]`;
+  if (x !== null && typeof x === 'object') {
+    return `{${Object.keys(x).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((x as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(x);
+}
+
+/** sha256 hex of a benchmark's canonical JSON. */
+export function benchmarkDigest(b: CheckpointBenchmark): string {
+  return hex(sha256(utf8(canonicalJson(b))));
 }
 
 /** The signed custody block of `pub` over `parent` and the bundles trained since. */
 export function custodyBlock(pub: PublishedCheckpoint, parent: PublishedCheckpoint, bundles: CustodyBlock['bundles'], signer: Signer): CustodyBlock {
-  const body = { parent_revision: parent.revision, parent_checkpoint_n: parent.checkpointN, bundles: [...bundles].sort((a, b) => a.window - b.window) };
+  const body = {
+    parent_revision: parent.revision, parent_checkpoint_n: parent.checkpointN, bundles: [...bundles].sort((a, b) => a.window - b.window),
+    ...(pub.benchmark ? { benchmark_sha256: benchmarkDigest(pub.benchmark) } : {}),
+  };
   return { ...body, signature: signer.sign(custodyMessage(pub.checkpointN, pub.revision, body)) };
 }
 
@@ -53,6 +78,10 @@ export function verifyCustody(m: CustodyManifest, hotkey: string): string | null
   if (!verifySignature(utf8(`${m.checkpoint_n}|${m.revision}`), m.signature, hotkey)) return 'manifest signature does not verify';
   if (!m.custody) return 'no custody block';
   if (!verifySignature(custodyMessage(m.checkpoint_n, m.revision, m.custody), m.custody.signature, hotkey)) return 'custody signature does not verify';
+  if (m.benchmark !== undefined) {
+    if (m.custody.benchmark_sha256 === undefined) return 'the benchmark is not covered by the custody signature';
+    if (benchmarkDigest(m.benchmark) !== m.custody.benchmark_sha256) return 'the benchmark does not match its signed digest (benchmark_sha256)';
+  }
   return null;
 }
 
