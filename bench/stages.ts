@@ -14,8 +14,9 @@
  *   train      one GRPO trainStep (core/training/trainer.ts) on a synthetic batch of 16 rollouts (bench/train.ts).
  * Each row: tokens and ms (tokens/s: completion tokens of the group for generate and verify, so verify/generate is
  * how many groups a validator proves in the time a miner generates one), achieved GFLOP/s and its roofline ratio
- * over the same backend's matmul GFLOP/s measured in the same run (an (64, C)·(F, C)ᵀ bf16 matmul of the shape, the
- * fastest of 7 batches: a median on a shared machine made the roof itself swing 1.5× from run to run),
+ * over the same backend's matmul GFLOP/s measured in the same run (an (N, C)·(F, C)ᵀ bf16 matmul of the shape with
+ * the forward stage's rows, N = max(64, T): the forward's own matmul, so its ratio says what the rest of the forward
+ * costs; the fastest of 7 batches: a median on a shared machine made the roof itself swing 1.5× from run to run),
  * the process CPU time of the stage (every thread; on a machine shared with other work, CPU time shows the cost of
  * a stage when wall time mostly shows the queue) and the same roofline ratio in CPU time (GFLOP per CPU-second of
  * the stage over that of the matmul: how much of the kernel's efficiency the stage keeps, whatever share of the
@@ -211,12 +212,12 @@ export async function benchStages(o: StagesOptions = {}): Promise<StagesReport> 
       const fresh = () => openBackend(backend, threads);
       let roof = 0;
       let roofCpu = 0;
-      // the roofline: the backend's matmul on this shape (64 rows, the MLP up-projection, bf16 weights)
+      // the roofline: the backend's matmul on this shape (the forward's rows, at least 64; the MLP up-projection, bf16)
       await guarded(report, backend, shape, 'matmul', async () => {
         const be = await fresh();
         try {
           const { C, F } = cell.cfg;
-          const N = quick ? 8 : 64;
+          const N = quick ? 8 : Math.max(64, cell.forwardT);
           const x = be.upload(new Float32Array(N * C).fill(0.5), [N, C]);
           const w = be.upload(new Uint16Array(F * C).fill(0x3c00), [F, C]);
           const y = be.empty([N, F]);
