@@ -149,7 +149,7 @@ bench
   .option('--json', 'print the report {machine, matmul, rows, ratios, notes} as JSON')
   .option('--quick', 'tiny token counts and a 1-layer 0.6B shape: fields only (the test suite)')
   .option('--backends <list>', 'comma-separated subset of ref,wasm,webgpu')
-  .option('--threads <n>', 'wasm threads (default 1)')
+  .option('--threads <n>', 'wasm threads (default: RELIQUARY_WASM_THREADS, else the cores)')
   .action(async (opts: BenchStagesFlags) => {
     process.exitCode = await benchStagesCommand(opts);
   });
