@@ -16,8 +16,8 @@
 import { promises as fsp } from 'node:fs';
 import type { ComputeBackend } from '../../../core/compute/backend.ts';
 import { loadCheckpoint } from '../../../core/model/checkpoint.ts';
-import { modelTensors } from '../../../core/model/load.ts';
-import { parseQwen3Config, proofForward, Qwen3Model, uploadQwen3Weights } from '../../../core/model/index.ts';
+import { modelFromCheckpoint } from '../../../core/model/load.ts';
+import { parseQwen3Config, proofForward } from '../../../core/model/index.ts';
 import { V4 } from '../../../core/profile/index.ts';
 import { RefBackend } from '../../../kernels/ref/index.ts';
 import { createNodeWasmBackend } from '../../../kernels/wasm/node.ts';
@@ -111,7 +111,7 @@ export async function modelScoreCommand(opts: ModelScoreOptions): Promise<number
     if (bad >= 0) throw new UsageError(`token ${tokens[bad]} at position ${bad} is out of range for vocab_size ${cfg.V}`);
 
     be = await createBackend(backendName);
-    const model = new Qwen3Model(be, cfg, uploadQwen3Weights(be, cfg, modelTensors(ckpt.tensors)));
+    const model = modelFromCheckpoint(be, ckpt);
     const pf = await proofForward(model, tokens, { promptLength: 1, randomness, profile: V4, eosTokenIds: [] });
     const logprobs = Array.from(pf.chosenLogprob);
     const sketches = pf.sketches.map((s) => s ?? 0);
