@@ -8,8 +8,9 @@
  *   custody.signature = sr25519 by the validator hotkey over ASCII
  *     "<n>|<revision>|custody-v1|<parent_revision>|<parent_n>|<w1>:<sha1>,<w2>:<sha2>,…"
  *     followed, when the manifest carries its held-out benchmark against the parent (core/validator/benchmark.ts), by
- *     "|benchmark|<benchmark_sha256>": sha256 hex of the benchmark's canonical JSON (keys sorted at every level), so
- *     the pass@1 figures a manifest announces are signed too
+ *     "|benchmark|<benchmark_sha256>": sha256 hex of the benchmark's canonical JSON (core/protocol/pyjson.ts dumpsPy,
+ *     sort_keys and compact separators, as the protocol's other hashed JSON), so the pass@1 figures a manifest
+ *     announces are signed too
  *   (bundles in window order; the message starts with the plain manifest's message, so a verifier of the old
  *   signature reads the same prefix). Each signed manifest is also kept at `reliquary/<validator>/manifests/ckpt-<n>.json`.
  *
@@ -23,6 +24,7 @@ import { getJson, putJson } from '../interfaces/store.ts';
 import type { CheckpointManifest } from '../interfaces/transport.ts';
 import { hex, utf8 } from '../protocol/codec.ts';
 import { sha256 } from '../protocol/hash.ts';
+import { dumpsPy } from '../protocol/pyjson.ts';
 import { verifySignature, type Signer } from '../protocol/sr25519.ts';
 import type { CheckpointBenchmark } from '../validator/benchmark.ts';
 import type { PublishedCheckpoint } from '../validator/report.ts';
@@ -50,18 +52,9 @@ export function custodyMessage(n: number, revision: string, c: Omit<CustodyBlock
   return utf8(`${n}|${revision}|custody-v1|${c.parent_revision}|${c.parent_checkpoint_n}|${c.bundles.map((b) => `${b.window}:${b.sha256}`).join(',')}${bench}`);
 }
 
-/** JSON with the keys of every object sorted (the benchmark digest's input). */
-function canonicalJson(x: unknown): string {
-  if (Array.isArray(x)) return `[${x.map(canonicalJson).join(',')}]`;
-  if (x !== null && typeof x === 'object') {
-    return `{${Object.keys(x).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((x as Record<string, unknown>)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(x);
-}
-
-/** sha256 hex of a benchmark's canonical JSON. */
+/** sha256 hex of a benchmark's canonical JSON: Python's `json.dumps(b, sort_keys=True, separators=(",", ":"))`. */
 export function benchmarkDigest(b: CheckpointBenchmark): string {
-  return hex(sha256(utf8(canonicalJson(b))));
+  return hex(sha256(utf8(dumpsPy(b, { sortKeys: true, compact: true }))));
 }
 
 /** The signed custody block of `pub` over `parent` and the bundles trained since. */
