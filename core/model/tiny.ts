@@ -241,12 +241,12 @@ export async function makeTinyArith(be: ComputeBackend, opts: MakeTinyOptions): 
   };
   const log: StepLog[] = [];
   const hyper = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: r.weightDecay };
+  const draw = (): number => {
+    const band = bands[drawLevel()]!;
+    return band[Math.floor(rand() * band.length)]!;
+  };
+  const runOn = r.continueFraction ?? 0;
   for (let s = 0; s < r.steps; s++) {
-    const draw = (): number => {
-      const band = bands[drawLevel()]!;
-      return band[Math.floor(rand() * band.length)]!;
-    };
-    const runOn = r.continueFraction ?? 0;
     const examples = Array.from({ length: r.batchSize }, () => {
       const i = draw();
       // Only a run-on recipe draws the extra numbers, so the devnet recipe's stream (and bytes) are unchanged.
