@@ -56,7 +56,7 @@ export function targetsTable(r: ExperimentResult): string {
   if (u && m) {
     const us = u.stepsToUniformFinal, ms = m.stepsToUniformFinal;
     const ratio = us !== null && ms !== null && us > 0 ? ms / us : NaN;
-    rows.push(`| market steps to the uniform arm's final pass@1 ÷ uniform's | ≤ 0.50 | ${ms ?? 'not reached'} ÷ ${us ?? '—'} = ${f3(ratio)} | ${Number.isFinite(ratio) ? (ratio <= 0.5 ? 'met' : 'not met') : 'not met'} |`);
+    rows.push(`| market steps to the uniform arm's final pass@1 ÷ uniform's | ≤ 0.50 | ${ms ?? 'not reached'} ÷ ${us ?? '—'} = ${f3(ratio)} | ${ratio <= 0.5 ? 'met' : 'not met'} |`);
   }
   if (f && m) {
     const fr = rolloutsPerTrainedGroup(r, 'filter'), mr = rolloutsPerTrainedGroup(r, 'market');
@@ -70,6 +70,7 @@ export function targetsTable(r: ExperimentResult): string {
 /** report.md. */
 export function renderMarkdown(r: ExperimentResult): string {
   const c = r.config;
+  const targets = targetsTable(r);
   const p = r.profile;
   const perStep = r.runs.map((run) => {
     const lines = run.steps.map((st) => {
@@ -93,7 +94,7 @@ export function renderMarkdown(r: ExperimentResult): string {
       `pass@1 = c/k per problem, pass@${c.evalK} = any correct. Intervals: 95 % two-stage paired bootstrap over (seed, problem), ${c.bootstrap} replicates. ` +
       `Wall ${r.wallSeconds.toFixed(0)} s in all (eval time excluded from the per-arm wall).`, '',
     '## Final held-out pass@1', '', reportTable(r), '', differencesTable(r), '',
-    ...(targetsTable(r) ? ['## The seeds\' targets', '', targetsTable(r), ''] : []),
+    ...(targets ? ['## The seeds\' targets', '', targets, ''] : []),
     'Steps / rollouts to reach the uniform arm\'s final pass@1 are read at the eval points (every ' + `${c.evalEvery} steps), on the mean over seeds.`, '',
     '![pass@1 vs steps](pass-at-1-vs-steps.svg)', '', '![pass@1 vs generated rollouts](pass-at-1-vs-rollouts.svg)', '',
     '## Per step', '', ...perStep,
