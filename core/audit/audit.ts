@@ -239,7 +239,7 @@ export class AuditReplay {
       emit(w, 'rewards', await rewardFailures(b, profile, i.envs, (ids) => i.tokenizer.decode(ids)), `${b.groups.reduce((s, g) => s + g.rewards.length, 0)} rollout(s) re-graded`);
       const v = await reprove(a, b, i, trainer, this.published);
       this.verdicts.set(w, v.verdicts);
-      emit(w, 'proof', v.bad, `${v.verdicts.length} group(s) re-proved on ${this.published.slice(0, 12)}, verdicts agree`);
+      emit(w, 'proof', v.bad, `${v.verdicts.length} group(s)${v.forensics ? ` and ${v.forensics} forensic proof(s)` : ''} re-proved on ${this.published.slice(0, 12)}, verdicts agree`);
       const tol = i.piOldTolerance ?? 'exact';
       emit(w, 'pi-old', v.piOldBad, `${v.piOldRollouts} rollout(s): stored π_old = the re-derived proof forward${tol === 'exact' ? ', bit for bit' : ` within ${tol}`}`);
     }
@@ -299,50 +299,63 @@ export async function auditValidator(i: AuditInput): Promise<AuditResult> {
   return { ok: r.ok, lines: r.lines, windows, verdicts: r.verdicts, block: r.block };
 }
 
-/** Re-proves every proved candidate of the window on the replayed checkpoint: the verdicts against the archived ones,
- * and the re-derived π_old against the bundle's (bitwise, or within `piOldTolerance`; pi-old.ts). */
-async function reprove(a: WindowArchive, b: WindowBundle, i: AuditInput, trainer: Trainer, published: string): Promise<{ bad: string[]; verdicts: GroupVerdict[]; piOldBad: string[]; piOldRollouts: number }> {
+/** Re-proves every proved candidate and forensic pick of the window on the replayed checkpoint: the verdicts against
+ * the archived ones, and the re-derived π_old against the bundle's (bitwise, or within `piOldTolerance`; pi-old.ts). */
+async function reprove(a: WindowArchive, b: WindowBundle, i: AuditInput, trainer: Trainer, published: string): Promise<{ bad: string[]; verdicts: GroupVerdict[]; forensics: number; piOldBad: string[]; piOldRollouts: number }> {
   const bad: string[] = [];
   const piOldBad: string[] = [];
   let piOldRollouts = 0;
+  let forensics = 0;
   const verdicts: GroupVerdict[] = [];
   if (a.checkpoint_revision !== published) bad.push(`the window announced ${a.checkpoint_revision.slice(0, 12)}, the replayed checkpoint is ${published.slice(0, 12)}`);
   const byId = new Map(b.groups.map((g) => [g.id, g]));
   const model = new Qwen3Model(trainer.be, trainer.cfg, trainer.published);
   const decodeToken = (id: number): string => i.tokenizer.decode([id]);
   const tol = i.piOldTolerance ?? 'exact';
+  const check = async (env: string, c: { id: string; hotkey: string }, leaderPassed: boolean, what: string): Promise<GroupVerdict | null> => {
+    const g = byId.get(c.id);
+    if (!g) {
+      bad.push(`${what} ${c.id.slice(0, 10)} was proved but is not in the bundle`);
+      return null;
+    }
+    const p = parseGroupBody(g, i.profile, b.randomness);
+    let piOld: readonly Float32Array[] | null = null;
+    const rej = p.ok
+      ? await proveGroup(proverGroupOf(env, p.sub), { model, profile: i.profile, randomness: a.randomness, sealRandomness: a.seal_randomness, checkpointHash: a.checkpoint_revision, decodeToken }, (lp) => (piOld = lp))
+      : { reason: 'BAD_SIGNATURE', message: p.error };
+    const replayed = rej === null;
+    if (replayed !== leaderPassed) {
+      bad.push(`${what} ${c.id.slice(0, 10)} (${c.hotkey.slice(0, 10)}): archived ${leaderPassed ? 'pass' : 'fail'}, re-proved ${replayed ? 'pass' : `fail ${rej!.reason}`}`);
+    }
+    const recomputed = piOld as readonly Float32Array[] | null;
+    if (recomputed !== null) { // null: no forward ran (a body that does not authenticate); miner-signatures names it
+      if (!Array.isArray(g.pi_old) || g.pi_old.length !== recomputed.length) {
+        piOldBad.push(`${what} ${c.id.slice(0, 10)}: the bundle carries no recomputed π_old for its ${recomputed.length} rollout(s)`);
+      } else {
+        for (const [m, lp] of recomputed.entries()) {
+          piOldRollouts++;
+          const why = piOldMismatch(lp, g.pi_old[m], tol);
+          if (why) piOldBad.push(`${what} ${c.id.slice(0, 10)} rollout ${m}: ${why}`);
+        }
+      }
+    }
+    return { id: c.id, env, hotkey: c.hotkey, leader: leaderPassed, replayed, reason: rej?.reason ?? null };
+  };
   for (const [env, auction] of Object.entries(a.difficulty_auction)) {
     for (const c of auction.candidates) {
       if (!c.proof_attempted) continue;
-      const g = byId.get(c.id);
-      if (!g) {
-        bad.push(`candidate ${c.id.slice(0, 10)} was proved but is not in the bundle`);
-        continue;
-      }
-      const p = parseGroupBody(g, i.profile, b.randomness);
-      let piOld: readonly Float32Array[] | null = null;
-      const rej = p.ok
-        ? await proveGroup(proverGroupOf(env, p.sub), { model, profile: i.profile, randomness: a.randomness, sealRandomness: a.seal_randomness, checkpointHash: a.checkpoint_revision, decodeToken }, (lp) => (piOld = lp))
-        : { reason: 'BAD_SIGNATURE', message: p.error };
-      const replayed = rej === null;
-      verdicts.push({ id: c.id, env, hotkey: c.hotkey, leader: c.proof_passed === true, replayed, reason: rej?.reason ?? null });
-      if (replayed !== (c.proof_passed === true)) {
-        bad.push(`group ${c.id.slice(0, 10)} (${c.hotkey.slice(0, 10)}): archived ${c.proof_passed ? 'pass' : 'fail'}, re-proved ${replayed ? 'pass' : `fail ${rej!.reason}`}`);
-      }
-      const recomputed = piOld as readonly Float32Array[] | null;
-      if (recomputed === null) continue; // no forward ran (a body that does not authenticate): miner-signatures names it
-      if (!Array.isArray(g.pi_old) || g.pi_old.length !== recomputed.length) {
-        piOldBad.push(`group ${c.id.slice(0, 10)}: the bundle carries no recomputed π_old for its ${recomputed.length} rollout(s)`);
-        continue;
-      }
-      for (const [m, lp] of recomputed.entries()) {
-        piOldRollouts++;
-        const why = piOldMismatch(lp, g.pi_old[m], tol);
-        if (why) piOldBad.push(`group ${c.id.slice(0, 10)} rollout ${m}: ${why}`);
-      }
+      const v = await check(env, c, c.proof_passed === true, 'group');
+      if (v) verdicts.push(v);
+    }
+    // The forensic proofs of losers (market.md; informational, never paid) ran on the same forward: their verdicts
+    // and π_old are checked too, so every proof the leader archived is one the audit re-derived.
+    for (const f of (Array.isArray(auction.forensics) ? auction.forensics : []) as readonly { id?: unknown; hotkey?: unknown; passed?: unknown }[]) {
+      if (typeof f?.id !== 'string' || typeof f.hotkey !== 'string' || typeof f.passed !== 'boolean') continue; // passed null: the leader's prover threw, nothing to compare
+      forensics++;
+      await check(env, { id: f.id, hotkey: f.hotkey }, f.passed, 'forensic');
     }
   }
-  return { bad, verdicts, piOldBad, piOldRollouts };
+  return { bad, verdicts, forensics, piOldBad, piOldRollouts };
 }
 
 type Link = { revision: string; n: number; window: number };

@@ -13,7 +13,7 @@ import { auditValidator, type AuditResult } from '../../core/audit/audit.ts';
 import { putWindowBundle, readWindowBundle, type WindowBundle } from '../../core/audit/bundle.ts';
 import { readCustodyManifests, verifyCustody } from '../../core/audit/custody.ts';
 import type { ComputeBackend } from '../../core/interfaces/compute.ts';
-import { archiveKey, verifyArchive, withReplay, type WindowArchive } from '../../core/market/archive.ts';
+import { archiveKey, signArchive, verifyArchive, withReplay, type WindowArchive } from '../../core/market/archive.ts';
 import { rolloutHash } from '../../core/market/cooldown.ts';
 import { loadCheckpoint, type Checkpoint } from '../../core/model/checkpoint.ts';
 import { utf8 } from '../../core/protocol/codec.ts';
@@ -230,10 +230,13 @@ describe('reliquary audit', () => {
     };
     let id = '';
     let m = -1;
+    const a = await readArchive(storeOf(devnet), 0);
+    const proved = new Set(Object.values(a.difficulty_auction).flatMap((x) => x.candidates).filter((c) => c.proof_attempted).map((c) => c.id));
     const mutate = (b: any): void => {
-      // A rollout with ≥ 3 completion tokens (arithmetic answers can be shorter): flipping byte 8 of a shorter one
-      // would write past its end and change nothing.
-      const g = b.groups.find((x: any) => Array.isArray(x.pi_old) && x.pi_old.some((p: string) => Buffer.from(p, 'base64').length >= 12));
+      // A proved group's rollout with ≥ 3 completion tokens (arithmetic answers can be shorter): flipping byte 8 of a
+      // shorter one would write past its end and change nothing. (A forensic pick also carries π_old; its line says
+      // "forensic", see the next test.)
+      const g = b.groups.find((x: any) => proved.has(x.id) && Array.isArray(x.pi_old) && x.pi_old.some((p: string) => Buffer.from(p, 'base64').length >= 12));
       id = g.id;
       m = g.pi_old.findIndex((p: string) => Buffer.from(p, 'base64').length >= 12);
       g.pi_old[m] = flip(g.pi_old[m], 8); // token 2, lowest mantissa byte
@@ -259,6 +262,22 @@ describe('reliquary audit', () => {
     expect(failed(r)).toEqual(expect.arrayContaining(['0:batch', '0:train-step']));
     expect(r.lines.find((l) => l.check === 'batch')!.detail).toMatch(/trained π_old is not the group's recomputed π_old/);
   }, 40_000);
+
+  it('forensic proofs are re-proved: a forensic verdict the leader archived falsely fails the proof check', async () => {
+    const dir = await copy();
+    const store = storeOf(dir);
+    const a = await readArchive(store, 0);
+    const [env, auction] = Object.entries(a.difficulty_auction)[0]!;
+    const c = auction.candidates.find((x) => x.proof_attempted && x.proof_passed)!;
+    const lie = { id: c.id, rank: c.rank, hotkey: c.hotkey, pick: 'seal_hash', passed: false, reason: 'LOGPROB_MISMATCH', error: null };
+    const { signature: _s, ...body } = a;
+    const forged = { ...body, difficulty_auction: { ...a.difficulty_auction, [env]: { ...auction, forensics: [...auction.forensics, lie] } } };
+    await store.put(archiveKey(leader, 0), utf8(JSON.stringify(signArchive(forged as WindowArchive, signerFromSeed((await store.get('devnet/validator-seed.bin'))!)))));
+    const r = await audit(dir, { to: 0 });
+    expect(failed(r)).toContain('0:proof');
+    expect(r.lines.find((l) => l.check === 'proof' && !l.ok)!.detail).toMatch(new RegExp(`forensic ${c.id.slice(0, 10)} .*archived fail, re-proved pass`));
+    expect(r.lines.find((l) => l.window === 0 && l.check === 'pi-old')!.ok).toBe(true);
+  }, 30_000);
 
   it('a signed bundle of hostile shape fails its window (bundle-header), the audit runs to the end', async () => {
     const dir = await copy();
