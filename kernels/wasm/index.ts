@@ -46,6 +46,7 @@ interface KernelExports {
   swiglu(out: number, gate: number, up: number, N: number): void;
   residual(out: number, inp1: number, inp2: number, N: number): void;
   widenBf16(out: number, inp: number, N: number): void;
+  zero(p: number, bytes: number): void;
   lseInit(state: number, N: number): void;
   lseUpdate(state: number, logits: number, targets: number, N: number, VC: number, v0: number): void;
   lseFinish(out: number, state: number, N: number): void;
@@ -263,7 +264,7 @@ export class WasmBackend implements ComputeBackend, BackwardOps {
     const size = v.checkShape('empty', shape);
     const bytes = size * (dtype === 'bf16' ? 2 : 4);
     const t = new WasmTensor(shape, dtype, this.arena.alloc(bytes), bytes);
-    new Uint8Array(this.k.memory.buffer, t.ptr, bytes).fill(0);
+    this.k.zero(t.ptr, bytes);
     return t;
   }
 
@@ -520,7 +521,7 @@ export class WasmBackend implements ComputeBackend, BackwardOps {
       const heap = new Float32Array(this.k.memory.buffer);
       new Int32Array(this.k.memory.buffer, p + oTg, n).set(rows.map((r) => targets[r]!));
       if (gathered) {
-        heap.fill(0, (p + oDx) / 4, (p + oDx) / 4 + n * C);
+        this.k.zero(p + oDx, n * C * 4);
         rows.forEach((r, j) => {
           heap.copyWithin((p + oX) / 4 + j * C, ptr(inp) / 4 + r * C, ptr(inp) / 4 + (r + 1) * C);
           heap[(p + oG) / 4 + j] = heap[ptr(dlogprobs) / 4 + r]!;

@@ -32,3 +32,9 @@ export function widenBf16(out: usize, inp: usize, N: i32): void {
   }
   for (; i < N; i++) store<u32>(out + (<usize>i << 2), <u32>load<u16>(inp + (<usize>i << 1)) << 16);
 }
+
+/** Zeroes `bytes` bytes at p (bulk memory's memory.fill: a memset, where a typed array's fill over shared memory
+ * runs element by element). */
+export function zero(p: usize, bytes: usize): void {
+  memory.fill(p, 0, bytes);
+}

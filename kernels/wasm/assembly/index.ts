@@ -7,7 +7,7 @@ export { matmul, matmulRange, PACK_BYTES } from './matmul';
 export { rmsnorm } from './norm';
 export { rope } from './rope';
 export { attention, attentionRange } from './attention';
-export { swiglu, residual, widenBf16 } from './elementwise';
+export { swiglu, residual, widenBf16, zero } from './elementwise';
 export { lseInit, lseUpdate, lseFinish, softmaxRows } from './lmhead';
 export { sketch } from './sketch';
 export {
