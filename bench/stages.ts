@@ -4,7 +4,8 @@
  * made on the fly: C 1024, F 3072, 28 layers, 16/8 heads of 128, vocabulary 151936, tied).
  *
  * Stages (one group of M rollouts of one prompt, under the devnet profile's proof and sampling):
- *   forward    Qwen3Model.forward of T tokens with log-probs of T targets (the prefill every stage is built on);
+ *   forward    Qwen3Model.forward of T tokens with log-probs of T targets (the prefill every stage is built on), the
+ *              fastest of 3 runs (as the roof is the fastest of 7 batches);
  *   generate   generateRollouts: M rollouts with the KV cache, full-vocabulary sampling and commitments;
  *   verify     proveGroup on that group: proofForward of every rollout (core/model/proof.ts) + verifyRollouts
  *              (core/protocol/checks.ts), the validator's one prover (core/validator/prover.ts);
@@ -50,6 +51,9 @@ import type { BenchNote } from './table.ts';
 import { syntheticBatch } from './train.ts';
 
 export const STAGE_BACKENDS = ['ref', 'wasm', 'webgpu'] as const;
+/** Runs of the forward stage; its row is the fastest (the roof it is compared with is the fastest of 7 batches). */
+const FORWARD_REPEATS = 3;
+
 export const STAGES = ['forward', 'generate', 'verify', 'admission', 'train'] as const;
 export type Stage = (typeof STAGES)[number];
 
@@ -243,8 +247,11 @@ export async function benchStages(o: StagesOptions = {}): Promise<StagesReport> 
         report.rows.push(row);
         log(`${shape} ${backend} ${stage}: ${tokens} tokens in ${ms.toFixed(1)} ms${gflops === null ? '' : `, ${gflops.toFixed(2)} GFLOP/s`}`);
       };
-      /** Runs one stage on a fresh backend holding the shape's weights; `run` returns [tokens, flops, note]. */
-      const stage = (name: Stage, run: (model: Qwen3Model) => Promise<[number, number | null, string]>) =>
+      /**
+       * Runs one stage on a fresh backend holding the shape's weights; `run` returns [tokens, flops, note]. With
+       * `repeats` > 1 the row is the fastest run (wall, with that run's CPU time), measured as the roof is.
+       */
+      const stage = (name: Stage, run: (model: Qwen3Model) => Promise<[number, number | null, string]>, repeats = 1) =>
         guarded(report, backend, shape, name, async () => {
           const be = await fresh();
           const w = uploadQwen3Weights(be, cell.cfg, cell.tensors());
@@ -252,12 +259,17 @@ export async function benchStages(o: StagesOptions = {}): Promise<StagesReport> 
             const model = new Qwen3Model(be, cell.cfg, w);
             await model.forward(new Int32Array(4).fill(2), 1, 4, { returnHidden: false }); // warm-up (pipelines, pages)
             const rss = rssSampler();
-            const c0 = process.cpuUsage();
-            const t0 = performance.now();
-            const [tokens, flops, note] = await run(model);
-            await be.sync();
-            const ms = performance.now() - t0;
-            add(name, tokens, ms, cpuMs(c0), flops, rss.stop(), be, note);
+            let best: { ms: number; cpu: number; out: [number, number | null, string] } | null = null;
+            for (let i = 0; i < repeats; i++) {
+              const c0 = process.cpuUsage();
+              const t0 = performance.now();
+              const out = await run(model);
+              await be.sync();
+              const ms = performance.now() - t0;
+              if (!best || ms < best.ms) best = { ms, cpu: cpuMs(c0), out };
+            }
+            const [tokens, flops, note] = best!.out;
+            add(name, tokens, best!.ms, best!.cpu, flops, rss.stop(), be, [note, repeats > 1 ? `fastest of ${repeats} runs` : ''].filter(Boolean).join('; '));
           } finally {
             disposeQwen3Weights(be, w);
             be.destroy();
@@ -272,7 +284,7 @@ export async function benchStages(o: StagesOptions = {}): Promise<StagesReport> 
         let flops = 0;
         for (let t = 0; t < T; t++) flops += positionFlops(cfg, t + 1, true);
         return [T, flops, ''];
-      });
+      }, quick ? 1 : FORWARD_REPEATS);
 
       const promptIdx = marketPrompt(0);
       const w = benchWindow('stages', 0);
