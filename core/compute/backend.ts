@@ -90,6 +90,14 @@ export interface ComputeBackend {
   matmulForward(out: Tensor<'f32'>, inp: Tensor<'f32'>, weight: Weight, B: number, T: number, C: number, OC: number): void;
 
   /**
+   * Optional: several linear layers over one input, `outs[i] = inp · weights[i]ᵀ` of shape (B,T,OCs[i]), each bit for
+   * bit what `matmulForward` gives. A backend that splits ops over threads runs them as one split (the attention's
+   * q/k/v and the MLP's gate/up: one wake-up, and the narrow k/v projections share the threads with q). Callers fall
+   * back to one `matmulForward` per weight when a backend lacks it.
+   */
+  matmulForwardShared?(outs: readonly Tensor<'f32'>[], inp: Tensor<'f32'>, weights: readonly Weight[], B: number, T: number, C: number, OCs: readonly number[]): void;
+
+  /**
    * Rotary position embedding, `rotate_half` form: within each head, dim d pairs with d + HD/2 (not interleaved):
    *   out[d]      = x[d]·cos(p·f_d) − x[d+HD/2]·sin(p·f_d)
    *   out[d+HD/2] = x[d+HD/2]·cos(p·f_d) + x[d]·sin(p·f_d),   f_d = θ^(−2d/HD), d < HD/2,

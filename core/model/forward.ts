@@ -23,7 +23,7 @@
  *   await model.forward(prompt, 1, P, { cache });
  *   const { probs } = await model.decodeStep(cache, new Int32Array([tok]));
  */
-import type { ComputeBackend, Tensor } from '../compute/backend.ts';
+import type { ComputeBackend, Tensor, Weight } from '../compute/backend.ts';
 import type { GrailProfile } from '../protocol/sketch.ts';
 import type { Qwen3Config } from './config.ts';
 import type { Qwen3Layer, Qwen3Weights } from './weights.ts';
@@ -102,6 +102,13 @@ export class Qwen3Model {
     return hidden;
   }
 
+  /** Linear layers over one input: one shared call where the backend has it, else one matmul each (same bits). */
+  private linears(outs: Tensor<'f32'>[], inp: Tensor<'f32'>, ws: Weight[], B: number, T: number, C: number, OCs: number[]): void {
+    const { be } = this;
+    if (be.matmulForwardShared) be.matmulForwardShared(outs, inp, ws, B, T, C, OCs);
+    else outs.forEach((o, i) => be.matmulForward(o, inp, ws[i]!, B, T, C, OCs[i]!));
+  }
+
   /** One decoder layer: returns the new residual stream (B,T,C); `x` is left for the caller to dispose. */
   private layerForward(l: number, x: Tensor<'f32'>, B: number, T: number, cache?: KvCache): Tensor<'f32'> {
     const { be, cfg } = this;
@@ -119,9 +126,7 @@ export class Qwen3Model {
     const a = t(B, T, C);
     be.rmsnormForward(a, x, w.inputNorm, B, T, C, eps);
     const q0 = t(B, T, NH, HD), k0 = t(B, T, NKV, HD), v = t(B, T, NKV, HD);
-    be.matmulForward(q0, a, w.qProj, B, T, C, NH * HD);
-    be.matmulForward(k0, a, w.kProj, B, T, C, NKV * HD);
-    be.matmulForward(v, a, w.vProj, B, T, C, NKV * HD);
+    this.linears([q0, k0, v], a, [w.qProj, w.kProj, w.vProj], B, T, C, [NH * HD, NKV * HD, NKV * HD]);
     const q1 = t(B, T, NH, HD), k1 = t(B, T, NKV, HD);
     be.qkNormForward(q1, q0, w.qNorm, B, T, NH, HD, eps);
     be.qkNormForward(k1, k0, w.kNorm, B, T, NKV, HD, eps);
@@ -145,8 +150,7 @@ export class Qwen3Model {
     const m = t(B, T, C);
     be.rmsnormForward(m, x2, w.postNorm, B, T, C, eps);
     const g = t(B, T, F), u = t(B, T, F), h = t(B, T, F);
-    be.matmulForward(g, m, w.gateProj, B, T, C, F);
-    be.matmulForward(u, m, w.upProj, B, T, C, F);
+    this.linears([g, u], m, [w.gateProj, w.upProj], B, T, C, [F, F]);
     be.swigluForward(h, g, u, B * T * F);
     const d = t(B, T, C);
     be.matmulForward(d, h, w.downProj, B, T, F, C);

@@ -330,6 +330,30 @@ export class WasmBackend implements ComputeBackend, BackwardOps {
     this.matmul(ptr(out), ptr(inp), ptr(weight), B * T, C, OC, weight.dtype === 'bf16' ? 1 : 0);
   }
 
+  matmulForwardShared(outs: readonly Tensor<'f32'>[], inp: Tensor<'f32'>, weights: readonly Weight[], B: number, T: number, C: number, OCs: readonly number[]): void {
+    if (outs.length !== weights.length || outs.length !== OCs.length || outs.length === 0) {
+      throw new Error(`${this.name}.matmulForwardShared: ${outs.length} outputs, ${weights.length} weights and ${OCs.length} widths (one each, at least one)`);
+    }
+    outs.forEach((o, i) => v.checkMatmul(this.name, o, inp, weights[i]!, B, T, C, OCs[i]!));
+    const N = B * T;
+    const total = OCs.reduce((a, b) => a + b, 0);
+    if (!this.pool || 2 * N * C * total < this.minWork) {
+      outs.forEach((o, i) => this.matmul(ptr(o), ptr(inp), ptr(weights[i]!), N, C, OCs[i]!, weights[i]!.dtype === 'bf16' ? 1 : 0));
+      return;
+    }
+    // each weight's out-channels cut into a share of the chunks proportional to its width; every chunk is a plain
+    // matmulRange of one weight, so each output element is reduced exactly as matmulForward reduces it
+    const want = Math.min(MAX_CHUNKS, this.pool.size * CHUNKS_PER_THREAD * outs.length);
+    const chunks: number[][] = [];
+    outs.forEach((o, i) => {
+      const OC = OCs[i]!;
+      const parts = Math.max(1, Math.min(Math.floor(want / outs.length), Math.round((want * OC) / total)));
+      for (const [lo, hi] of splitRange(OC, parts, 8)) chunks.push([ptr(o), ptr(inp), ptr(weights[i]!), N, C, OC, weights[i]!.dtype === 'bf16' ? 1 : 0, 0, lo, hi]);
+    });
+    const fn = this.k.matmulRange as unknown as (...a: number[]) => void;
+    this.pool.run('matmulRange', chunks, { arg: 7, base: this.scratch, stride: this.k.PACK_BYTES.value as number }, fn);
+  }
+
   ropeForward(out: Tensor<'f32'>, inp: Tensor<'f32'>, B: number, T: number, NH: number, HD: number, past: number, theta: number): void {
     v.checkRope(this.name, out, inp, B, T, NH, HD, past, theta);
     const p = this.ropeTablePtr(HD, theta, past, T);

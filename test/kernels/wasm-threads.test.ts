@@ -78,6 +78,20 @@ describe('wasm threads equal one thread bit for bit', () => {
     }
   });
 
+  it('matmulForwardShared (q/k/v, gate/up in one split) = one matmulForward per weight on one thread', async () => {
+    for (const [N, C, OCs] of [[128, 256, [512, 256, 256]], [8, 512, [1000, 1000]], [2, 64, [24, 8, 8]]] as const) {
+      const ws = OCs.map((OC, i) => f32ToBf16(randomF32(OC * C, 10 + i)));
+      await same(`shared ${N}x${C}x[${OCs.join(',')}]`, OCs.map((OC) => [N, OC]), [randomF32(N * C, 1), ...ws], [[N, C], ...OCs.map((OC) => [OC, C])],
+        (be, os, [x, ...w]) => (be === one ? os.forEach((o, i) => be.matmulForward(o, x!, w[i]!, 1, N, C, OCs[i]!)) : be.matmulForwardShared!(os, x!, w, 1, N, C, OCs)));
+    }
+    const x = two.upload(randomF32(8 * 16, 1), [8, 16]);
+    const w = two.upload(randomF32(32 * 16, 2), [32, 16]);
+    const o = two.empty([8, 32]);
+    expect(() => two.matmulForwardShared([o], x, [w, w], 1, 8, 16, [32])).toThrow(/1 outputs, 2 weights and 1 widths/);
+    expect(() => two.matmulForwardShared([o], x, [w], 1, 8, 16, [16])).toThrow();
+    for (const t of [x, w, o]) two.dispose(t);
+  });
+
   it('many small ops back to back on 3 threads: a helper that wakes late claims only chunks of the current op', async () => {
     const three = await createNodeWasmBackend({ threads: 3, minWork: 0 });
     try {
