@@ -7,7 +7,7 @@ export {
 export { randomQwen3Weights, type RandomWeightOptions } from './init.ts';
 export { Qwen3Model, type ForwardOptions, type ForwardResult, type KvCache } from './forward.ts';
 export {
-  checkTokenIds, eosProbability, logSoftmaxAt, proofForward, rowStats, sketchesOf,
+  checkTokenIds, eosProbability, logSoftmaxAt, PROOF_BATCH_ROWS, proofForward, proofForwards, rowStats, sketchesOf,
   type ProofForward, type ProofForwardOptions, type ProofProfile, type RowStats,
 } from './proof.ts';
 export { generateRollouts, type GenerateOptions, type GenerationProgress, type Rollout, type SeedStream } from './generate.ts';

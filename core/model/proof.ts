@@ -24,7 +24,7 @@
  *   const exact = pf.cdfLower[j]! <= u && u < pf.cdfUpper[j]!;
  */
 import type { Profile } from '../profile/index.ts';
-import { pick, uAt, warp } from '../protocol/sampling.ts';
+import { normalizeWarped, pick, uAt, warp } from '../protocol/sampling.ts';
 import { rVec } from '../protocol/sketch.ts';
 import { rVecV8, sketchCandidatesV8, sketchesV8 } from '../protocol/sketch-v8.ts';
 import type { Qwen3Model } from './forward.ts';
@@ -66,8 +66,67 @@ export function eosProbability(z: ArrayLike<number>, eosTokenIds: readonly numbe
   return Math.fround(p);
 }
 
-/** Every §4/§5 statistic of one raw fp32 logits row `z` (V) for the submitted token `tok`. */
+/**
+ * Every §4/§5 statistic of one raw fp32 logits row `z` (V) for the submitted token `tok`: the values of
+ * `rowStatsReference` bit for bit. Without top-k, and with no NaN in the row, the exponentials `warp` takes are the
+ * ones the chosen/argmax softmax sums, so one pass computes both (with log-softmax's own, of the raw row, beside them):
+ * 2 exponentials per logit instead of 3, in 3 passes over the row instead of 8.
+ */
 export function rowStats(z: ArrayLike<number>, tok: number, sampling: ProofProfile['sampling']): RowStats {
+  const V = z.length;
+  if (!Number.isInteger(tok) || tok < 0 || tok >= V) throw new RangeError(`token ${tok} outside [0, ${V})`);
+  if (sampling.topK > 0) return rowStatsReference(z, tok, sampling);
+  const t32 = Math.fround(sampling.temperature);
+  const lg = new Float32Array(V);
+  let max = -Infinity; // of lg: warp's max and the softmax's
+  let argmaxId = 0;
+  let zmax = -Infinity; // of the raw row: log-softmax's
+  let nan = false;
+  for (let i = 0; i < V; i++) {
+    const x = z[i]!;
+    lg[i] = Math.fround(x) / t32;
+    const l = lg[i]!; // the stored fp32 value, as warp reads it
+    if (l > max) {
+      max = l;
+      argmaxId = i;
+    }
+    if (x > zmax) zmax = x;
+    if (l !== l) nan = true;
+  }
+  if (nan) return rowStatsReference(z, tok, sampling); // warp's max takes a NaN, the softmax's skips it
+  const probs = new Float32Array(V);
+  let sum = 0;
+  let zsumExp = 0;
+  for (let i = 0; i < V; i++) {
+    const e = Math.exp(Math.fround(lg[i]! - max));
+    probs[i] = e;
+    sum += e;
+    zsumExp += Math.exp(z[i]! - zmax);
+  }
+  const zsum = Math.fround(sum);
+  const soft = (i: number): number => Math.fround(Math.exp(Math.fround(lg[i]! - max)) / zsum);
+  normalizeWarped(probs, sampling.topP);
+  let acc = 0;
+  let maxP = -Infinity;
+  for (let i = 0; i < V; i++) {
+    const p = probs[i]!;
+    if (i <= tok) acc += p;
+    if (p > maxP || Number.isNaN(p)) maxP = p;
+  }
+  const upper = Math.fround(acc);
+  return {
+    logprob: Math.fround(z[tok]! - Math.fround(zmax + Math.log(zsumExp))),
+    chosenP: soft(tok),
+    argmaxP: soft(argmaxId),
+    argmaxId,
+    upper,
+    lower: Math.fround(upper - probs[tok]!),
+    maxP,
+  };
+}
+
+/** `rowStats` written as its definition: the softmax, `warp` and `logSoftmaxAt` each on their own. */
+export function rowStatsReference(z: ArrayLike<number>, tok: number, sampling: ProofProfile['sampling']): RowStats {
   const V = z.length;
   if (!Number.isInteger(tok) || tok < 0 || tok >= V) throw new RangeError(`token ${tok} outside [0, ${V})`);
   // softmax(z/T) in the steps of `warp` (fp32 elementwise, float64 sum rounded once), without top-k/p.
@@ -181,30 +240,97 @@ export function checkTokenIds(tokens: ArrayLike<number>, V: number, who: string)
   return ids;
 }
 
-/** The teacher-forced proof forward of one sequence (batch 1, no cache, as §3 prescribes). See the file header. */
-export async function proofForward(model: Qwen3Model, tokens: ArrayLike<number>, opts: ProofForwardOptions): Promise<ProofForward> {
-  const { be, cfg } = model;
-  const { C, V } = cfg;
+/** One sequence's checked inputs: token ids, P, the sketch positions. */
+interface Checked {
+  readonly ids: Int32Array;
+  readonly P: number;
+  readonly positions: readonly number[];
+  readonly opts: ProofForwardOptions;
+}
+
+function checkInputs(model: Qwen3Model, tokens: ArrayLike<number>, opts: ProofForwardOptions): Checked {
   const L = tokens.length;
   const P = opts.promptLength;
   if (L < 1) throw new RangeError('proofForward: no tokens');
   if (!Number.isInteger(P) || P < 0 || P > L) throw new RangeError(`proofForward: prompt length ${P} outside [0, ${L}]`);
-  const ids = checkTokenIds(tokens, V, 'proofForward');
+  const ids = checkTokenIds(tokens, model.cfg.V, 'proofForward');
   const v2 = opts.profile.proof.scheme === 'v2';
   // v4: every position by default; v2: every completion position (prompt rows prove nothing about the rollout)
   const positions = opts.sketchPositions ?? Array.from({ length: v2 ? L - P : L }, (_, i) => (v2 ? P + i : i));
   for (const p of positions) if (!(Number.isInteger(p) && p >= 0 && p < L)) throw new RangeError(`proofForward: sketch position ${p} outside [0, ${L})`);
+  return { ids, P, positions, opts };
+}
 
-  const { grail, sampling, forcedSeed } = opts.profile;
-  const hidden = model.hiddenForward(ids, 1, L);
-  let hiddenHost: Float32Array;
-  let all: Int32Array | null = null;
+/** The teacher-forced proof forward of one sequence (batch 1, no cache, as §3 prescribes). See the file header. */
+export async function proofForward(model: Qwen3Model, tokens: ArrayLike<number>, opts: ProofForwardOptions): Promise<ProofForward> {
+  return (await proofForwards(model, [{ tokens, opts }], 0))[0]!;
+}
+
+/**
+ * Rows (B · longest sequence) one batched forward of `proofForwards` may hold; past it the sequences go in several
+ * batches. 2048 rows of the 0.6B shape keep the batch's hidden states at 8 MiB and the widest activation at 24 MiB.
+ */
+export const PROOF_BATCH_ROWS = 2048;
+
+/**
+ * The proof forwards of several sequences (a group's rollouts), each exactly what `proofForward` gives it, with the
+ * hidden states of consecutive sequences computed as one right-padded batch of at most `batchRows` rows. Causal
+ * attention never reads a later position, every row of a matmul, norm and RoPE is computed alone, and the wasm
+ * backend reduces each row in an order independent of the row count once the call has 4 rows or more; so a sequence
+ * of 4 tokens or more gets the same bits in a batch as alone (test/model/proof-batch.test.ts). Shorter ones run
+ * alone. Throws (before any forward) on a token id outside the vocabulary or a bad prompt length or position.
+ */
+export async function proofForwards(
+  model: Qwen3Model, seqs: readonly { readonly tokens: ArrayLike<number>; readonly opts: ProofForwardOptions }[], batchRows = PROOF_BATCH_ROWS,
+): Promise<ProofForward[]> {
+  const checked = seqs.map((x) => checkInputs(model, x.tokens, x.opts));
+  const out: ProofForward[] = new Array(checked.length);
+  let i = 0;
+  while (i < checked.length) {
+    // the longest run of consecutive batchable sequences from i that fits the row budget (at least one sequence)
+    let j = i + 1;
+    let maxL = checked[i]!.ids.length;
+    if (maxL >= 4) {
+      while (j < checked.length && checked[j]!.ids.length >= 4 && (j + 1 - i) * Math.max(maxL, checked[j]!.ids.length) <= batchRows) {
+        maxL = Math.max(maxL, checked[j]!.ids.length);
+        j++;
+      }
+    }
+    const batch = checked.slice(i, j);
+    const hidden = await batchHidden(model, batch, maxL);
+    for (const [b, c] of batch.entries()) out[i + b] = await reduceRows(model, c, hidden.host.subarray(b * maxL * model.cfg.C, (b * maxL + c.ids.length) * model.cfg.C), hidden.sketches?.subarray(b * maxL, b * maxL + c.ids.length) ?? null);
+    i = j;
+  }
+  return out;
+}
+
+/** Hidden states (B · T · C, on the host) of right-padded sequences, and (v4) the sketch of every row. */
+async function batchHidden(model: Qwen3Model, batch: readonly Checked[], T: number): Promise<{ host: Float32Array; sketches: Int32Array | null }> {
+  const { be, cfg } = model;
+  const B = batch.length;
+  const ids = new Int32Array(B * T); // padding: token 0, read by no real row
+  batch.forEach((c, b) => ids.set(c.ids, b * T));
+  const hidden = model.hiddenForward(ids, B, T);
   try {
-    if (!v2) all = await be.sketchForward(hidden, rVec(opts.randomness, grail), 1, L, C, grail);
-    hiddenHost = await be.download(hidden);
+    const { opts } = batch[0]!;
+    const v4 = batch.filter((c) => c.opts.profile.proof.scheme !== 'v2');
+    if (v4.length > 0 && v4.length < B) throw new RangeError('proofForwards: one batch mixes proof schemes');
+    // (one sketch call: every sequence of a prover call shares the window's randomness and profile)
+    if (v4.some((c) => c.opts.randomness !== opts.randomness || c.opts.profile.grail !== opts.profile.grail)) throw new RangeError('proofForwards: sequences of one batch differ in randomness or profile');
+    const sketches = v4.length ? await be.sketchForward(hidden, rVec(opts.randomness, opts.profile.grail), B, T, cfg.C, opts.profile.grail) : null;
+    return { host: await be.download(hidden), sketches };
   } finally {
     be.dispose(hidden);
   }
+}
+
+/** One sequence's ProofForward from its hidden rows (L × C) and, under v4, its sketches of every row. */
+async function reduceRows(model: Qwen3Model, c: Checked, hiddenHost: Float32Array, all: Int32Array | null): Promise<ProofForward> {
+  const { be, cfg } = model;
+  const { C, V } = cfg;
+  const { ids, P, positions, opts } = c;
+  const L = ids.length;
+  const { sampling, forcedSeed } = opts.profile;
   const sketches: (number | undefined)[] = new Array<number | undefined>(L);
   let sketchCandidates: (number[] | undefined)[] | undefined;
   if (all) {

@@ -98,6 +98,16 @@ export function warp(logits: ArrayLike<number>, temperature: number, topK: numbe
   for (let i = 0; i < v; i++) if (lg[i]! > max || Number.isNaN(lg[i]!)) max = lg[i]!;
   const probs = new Float32Array(v);
   for (let i = 0; i < v; i++) probs[i] = Math.exp(Math.fround(lg[i]! - max));
+  return normalizeWarped(probs, topP);
+}
+
+/**
+ * The rest of `warp` after its exponentials: `probs` (fp32 `exp(lg − max)`, in place) normalised, top-p filtered
+ * and renormalised. Shared with the proof forward's one-pass row reduction (core/model/proof.ts), which computes
+ * the same exponentials while it sums them.
+ */
+export function normalizeWarped(probs: Float32Array, topP: number): Float32Array {
+  const v = probs.length;
   const z = sumF32(probs);
   for (let i = 0; i < v; i++) probs[i] = probs[i]! / z;
   if (topP && topP < 1) {

@@ -1,8 +1,9 @@
 /**
  * The validator's prover (spec/protocol.md §3–§5; design.md "what makes the work unfakeable"): one teacher-forced
- * forward of every rollout of a group under the checkpoint the window announced (`proofForward`), then the pure
- * checks of core/protocol/checks.ts (`verifyRollouts`). This is the one place a group is proved: the validator
- * node's seal, `bench drift`, `bench proof` and the adversarial tests all call it.
+ * forward of every rollout of a group under the checkpoint the window announced (`proofForwards`: batched, the same
+ * bits as one `proofForward` each), then the pure checks of core/protocol/checks.ts (`verifyRollouts`). This is the
+ * one place a group is proved: the validator node's seal, `bench drift`, `bench proof` and the adversarial tests all
+ * call it.
  *
  * The forced-seed stream and the sketch are computed from what the *validator* knows (its window randomness, the
  * checkpoint it announced, the hotkey that signed the precommit, the post-deadline seal randomness), never from the
@@ -15,7 +16,7 @@
 import type { PoolEntry } from '../market/book.ts';
 import type { ProofResult } from '../market/select.ts';
 import type { Qwen3Model } from '../model/forward.ts';
-import { proofForward } from '../model/proof.ts';
+import { proofForwards } from '../model/proof.ts';
 import type { Profile } from '../profile/index.ts';
 import { verifyRollouts, type CheckContext, type RolloutUnderCheck } from '../protocol/checks.ts';
 import type { SketchCommitment } from '../protocol/sketch.ts';
@@ -64,20 +65,25 @@ export function checkContextOf(g: Pick<ProverGroup, 'env' | 'promptIdx' | 'hotke
   };
 }
 
-/** The validator's proof forwards of a group, paired with the miner's claims. Throws only on token ids outside the vocabulary. */
+/**
+ * The validator's proof forwards of a group, paired with the miner's claims: the rollouts' hidden states as batches
+ * (`proofForwards`: the same bits as one forward each). Throws only on token ids outside the vocabulary.
+ */
 export async function proofRecords(g: ProverGroup, c: ProverContext): Promise<RolloutUnderCheck[]> {
   const eos = c.eosTokenIds ?? c.profile.model.eosTokenIds;
-  const out: RolloutUnderCheck[] = [];
-  for (const [m, r] of g.rollouts.entries()) {
-    // v2 sketches only the rows the seal randomness challenges (the replay reads nothing else of them)
-    const sketchPositions = c.profile.proof.scheme === 'v2' ? challengeV8(r.tokens, r.promptLength, c.sealRandomness ?? '', c.profile.proof.sketchChallengeK) : undefined;
-    const proof = await proofForward(c.model, r.tokens, {
-      promptLength: r.promptLength, randomness: c.randomness, profile: c.profile, eosTokenIds: eos, sketchPositions,
+  const proofs = await proofForwards(c.model, g.rollouts.map((r, m) => ({
+    tokens: r.tokens,
+    opts: {
+      promptLength: r.promptLength, randomness: c.randomness, profile: c.profile, eosTokenIds: eos,
+      // v2 sketches only the rows the seal randomness challenges (the replay reads nothing else of them)
+      sketchPositions: c.profile.proof.scheme === 'v2' ? challengeV8(r.tokens, r.promptLength, c.sealRandomness ?? '', c.profile.proof.sketchChallengeK) : undefined,
       seed: { promptIdx: g.promptIdx, checkpointHash: c.checkpointHash, rolloutIndex: m, hotkey: g.hotkey },
-    });
-    out.push({ proof, claim: { commitments: r.commitments, tokenLogprobs: r.tokenLogprobs, forced: r.forced } });
-  }
-  return out;
+    },
+  })));
+  return proofs.map((proof, m) => {
+    const r = g.rollouts[m]!;
+    return { proof, claim: { commitments: r.commitments, tokenLogprobs: r.tokenLogprobs, forced: r.forced } };
+  });
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   eosProbability, logSoftmaxAt, parseQwen3Config, proofForward, qwen3ConfigJson, Qwen3Model, randomQwen3Weights, rowStats,
   uploadQwen3Weights, type ProofForward, type Qwen3Config,
 } from '../../core/model/index.ts';
+import { rowStatsReference, type RowStats } from '../../core/model/proof.ts';
 import { V4 } from '../../core/profile/index.ts';
 import type { ProofForward as CheckedProofForward } from '../../core/protocol/checks.ts';
 import { classifyPosition, pick, uAt, warp } from '../../core/protocol/sampling.ts';
@@ -122,5 +123,26 @@ describe('proofForward on a tiny model (ref)', () => {
   it('refuses tokens out of range and a bad prompt length', async () => {
     await expect(proofForward(model, [1, 2, 97], { ...opts, promptLength: 1 })).rejects.toThrow(/token 97 at position 2 outside \[0, 97\)/);
     await expect(proofForward(model, [1, 2, 3], { ...opts, promptLength: 4 })).rejects.toThrow(/prompt length 4/);
+  });
+});
+
+describe('rowStats (one pass) = rowStatsReference (the definition), bit for bit', () => {
+  const same = (a: RowStats, b: RowStats): void => {
+    for (const k of Object.keys(b) as (keyof RowStats)[]) expect(Object.is(a[k], b[k]) || (Number.isNaN(a[k]) && Number.isNaN(b[k])), `${k}: ${a[k]} vs ${b[k]}`).toBe(true);
+  };
+  it.each([
+    ['v4 (T=1, k=0, p=1)', V4.sampling],
+    ['T=0.7, p=0.9', { ...V4.sampling, temperature: 0.7, topP: 0.9 }],
+    ['T=1.3', { ...V4.sampling, temperature: 1.3 }],
+    ['k=20 (the reference path)', { ...V4.sampling, topK: 20 }],
+  ])('%s: random rows of several scales, ties, −inf and NaN entries', (_l, sampling) => {
+    for (let seed = 1; seed <= 40; seed++) {
+      const z = randomF32(2000, seed, seed % 5 === 0 ? 30 : 4);
+      if (seed % 7 === 0) z.fill(z[3]!, 100, 140); // ties, at the max too
+      if (seed % 7 === 0) z[5] = Math.max(...z);
+      if (seed % 9 === 0) z[17] = -Infinity;
+      if (seed % 11 === 0) z[23] = NaN;
+      for (const tok of [0, (seed * 37) % 2000, 1999]) same(rowStats(z, tok, sampling), rowStatsReference(z, tok, sampling));
+    }
   });
 });
