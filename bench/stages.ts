@@ -4,10 +4,10 @@
  * made on the fly: C 1024, F 3072, 28 layers, 16/8 heads of 128, vocabulary 151936, tied).
  *
  * Stages (one group of M rollouts of one prompt, under the devnet profile's proof and sampling):
- *   forward    Qwen3Model.forward of T tokens with log-probs of T targets (the prefill every stage is built on), the
- *              fastest of 3 runs (as the roof is the fastest of 7 batches);
+ *   forward    Qwen3Model.forward of T tokens with log-probs of T targets (the prefill every stage is built on), its
+ *              ratio to the roof taken from 3 runs, each right after a roof of its own (the median);
  *   generate   generateRollouts: M rollouts with the KV cache, full-vocabulary sampling and commitments;
- *   verify     proveGroup on that group: proofForward of every rollout (core/model/proof.ts) + verifyRollouts
+ *   verify     proveGroup on that group: proofForwards of its rollouts (core/model/proof.ts) + verifyRollouts
  *              (core/protocol/checks.ts), the validator's one prover (core/validator/prover.ts);
  *   admission  the admission CPU work of a group besides the forward: prompt binding and env-arith's reward
  *              recomputed (bench/proof/setup.ts `admit`, the stage-C checks of core/market/admission-worker.ts);
@@ -51,8 +51,8 @@ import type { BenchNote } from './table.ts';
 import { syntheticBatch } from './train.ts';
 
 export const STAGE_BACKENDS = ['ref', 'wasm', 'webgpu'] as const;
-/** Runs of the forward stage; its row is the fastest (the roof it is compared with is the fastest of 7 batches). */
-const FORWARD_REPEATS = 3;
+/** Runs of the forward stage, each paired with its own roof (see `stage`). */
+const FORWARD_RUNS = 3;
 
 export const STAGES = ['forward', 'generate', 'verify', 'admission', 'train'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -216,32 +216,41 @@ export async function benchStages(o: StagesOptions = {}): Promise<StagesReport> 
       const fresh = () => openBackend(backend, threads);
       let roof = 0;
       let roofCpu = 0;
-      // the roofline: the backend's matmul on this shape (the forward's rows, at least 64; the MLP up-projection, bf16)
+      /** The roofline: the backend's matmul on this shape (the forward's rows, at least 64; the MLP up-projection, bf16),
+       * the fastest of `batches` batches, wall and CPU each: the roof is what the kernel does when the machine lets it. */
+      const measureRoof = async (be: ComputeBackend, batches: number): Promise<{ roof: number; roofCpu: number; problem: string }> => {
+        const { C, F } = cell.cfg;
+        const N = quick ? 8 : Math.max(64, cell.forwardT);
+        const x = be.upload(new Float32Array(N * C).fill(0.5), [N, C]);
+        const w = be.upload(new Uint16Array(F * C).fill(0x3c00), [F, C]);
+        const y = be.empty([N, F]);
+        try {
+          const { ms, cpu } = await measureBest(() => be.matmulForward(y, x, w, 1, N, C, F), () => be.sync(),
+            { minTimeMs: quick ? 5 : 300, repeats: quick ? 1 : batches, warmup: 1 });
+          return { roof: (2 * N * C * F) / (ms * 1e6), roofCpu: (2 * N * C * F) / (Math.max(cpu, 1e-6) * 1e6), problem: `${N}x${C}x${F} bf16` };
+        } finally {
+          for (const t of [x, w, y]) be.dispose(t);
+        }
+      };
       await guarded(report, backend, shape, 'matmul', async () => {
         const be = await fresh();
         try {
-          const { C, F } = cell.cfg;
-          const N = quick ? 8 : Math.max(64, cell.forwardT);
-          const x = be.upload(new Float32Array(N * C).fill(0.5), [N, C]);
-          const w = be.upload(new Uint16Array(F * C).fill(0x3c00), [F, C]);
-          const y = be.empty([N, F]);
-          // the fastest of 7 batches, wall and CPU each: the roof is what the kernel does when the machine lets it
-          const { ms, cpu } = await measureBest(() => be.matmulForward(y, x, w, 1, N, C, F), () => be.sync(),
-            { minTimeMs: quick ? 5 : 300, repeats: quick ? 1 : 7, warmup: 1 });
-          roof = (2 * N * C * F) / (ms * 1e6);
-          roofCpu = (2 * N * C * F) / (Math.max(cpu, 1e-6) * 1e6);
-          report.matmul.push({ shape, backend, gflops: roof, gflops_per_cpu_s: roofCpu, problem: `${N}x${C}x${F} bf16` });
+          const r = await measureRoof(be, 7);
+          ({ roof, roofCpu } = r);
+          report.matmul.push({ shape, backend, gflops: roof, gflops_per_cpu_s: roofCpu, problem: r.problem });
           log(`${shape} ${backend} matmul ${roof.toFixed(2)} GFLOP/s`);
         } finally {
           be.destroy();
         }
       });
-      const add = (stage: Stage, tokens: number, ms: number, cpu: number, flops: number | null, peak: number, be: ComputeBackend, note: string): void => {
+      const add = (stage: Stage, tokens: number, ms: number, cpu: number, flops: number | null, peak: number, be: ComputeBackend, note: string,
+        own?: { roof: number; roofCpu: number }): void => {
         const gflops = flops === null ? null : flops / (ms * 1e6);
+        const [r, rc] = own ? [own.roof, own.roofCpu] : [roof, roofCpu];
         const row: StageRow = {
           shape, backend, stage, tokens, ms, tokens_per_s: tokens / (ms / 1000), cpu_ms: cpu, gflops,
-          roofline: gflops === null || roof === 0 ? null : gflops / roof,
-          roofline_cpu: flops === null || roofCpu === 0 ? null : flops / (Math.max(cpu, 1e-3) * 1e6) / roofCpu, peak_rss_bytes: peak,
+          roofline: gflops === null || r === 0 ? null : gflops / r,
+          roofline_cpu: flops === null || rc === 0 ? null : flops / (Math.max(cpu, 1e-3) * 1e6) / rc, peak_rss_bytes: peak,
           wasm_memory_bytes: be.name === 'wasm' ? (be as WasmBackend).memoryBytes : null, note: [cell.note, note].filter(Boolean).join('; '),
         };
         report.rows.push(row);
@@ -249,9 +258,11 @@ export async function benchStages(o: StagesOptions = {}): Promise<StagesReport> 
       };
       /**
        * Runs one stage on a fresh backend holding the shape's weights; `run` returns [tokens, flops, note]. With
-       * `repeats` > 1 the row is the fastest run (wall, with that run's CPU time), measured as the roof is.
+       * `paired` > 1 the stage runs that many times, each run right after a roof measured on the same backend (the
+       * fastest of 3 batches), and the row is the run of median ratio to its own roof: on a shared machine the
+       * speed of both swings from minute to minute, and a ratio of two moments measures the machine, not the stage.
        */
-      const stage = (name: Stage, run: (model: Qwen3Model) => Promise<[number, number | null, string]>, repeats = 1) =>
+      const stage = (name: Stage, run: (model: Qwen3Model) => Promise<[number, number | null, string]>, paired = 1) =>
         guarded(report, backend, shape, name, async () => {
           const be = await fresh();
           const w = uploadQwen3Weights(be, cell.cfg, cell.tensors());
@@ -259,17 +270,23 @@ export async function benchStages(o: StagesOptions = {}): Promise<StagesReport> 
             const model = new Qwen3Model(be, cell.cfg, w);
             await model.forward(new Int32Array(4).fill(2), 1, 4, { returnHidden: false }); // warm-up (pipelines, pages)
             const rss = rssSampler();
-            let best: { ms: number; cpu: number; out: [number, number | null, string] } | null = null;
-            for (let i = 0; i < repeats; i++) {
+            const runs: { ms: number; cpu: number; out: [number, number | null, string]; own?: { roof: number; roofCpu: number }; ratio: number }[] = [];
+            for (let i = 0; i < paired; i++) {
+              const own = paired > 1 ? await measureRoof(be, 3) : undefined;
               const c0 = process.cpuUsage();
               const t0 = performance.now();
               const out = await run(model);
               await be.sync();
               const ms = performance.now() - t0;
-              if (!best || ms < best.ms) best = { ms, cpu: cpuMs(c0), out };
+              const ratio = own && out[1] !== null ? out[1] / (ms * 1e6) / own.roof : 0;
+              runs.push({ ms, cpu: cpuMs(c0), out, ...(own ? { own } : {}), ratio });
             }
-            const [tokens, flops, note] = best!.out;
-            add(name, tokens, best!.ms, best!.cpu, flops, rss.stop(), be, [note, repeats > 1 ? `fastest of ${repeats} runs` : ''].filter(Boolean).join('; '));
+            const pick = [...runs].sort((a, b) => a.ratio - b.ratio)[Math.floor(runs.length / 2)]!;
+            const [tokens, flops, note] = pick.out;
+            const pairedNote = paired > 1
+              ? `median of ${paired} runs, each against its own roof (${runs.map((x) => `${(100 * x.ratio).toFixed(0)}%`).join(', ')}; roofs ${runs.map((x) => x.own!.roof.toFixed(1)).join(', ')} GFLOP/s)`
+              : '';
+            add(name, tokens, pick.ms, pick.cpu, flops, rss.stop(), be, [note, pairedNote].filter(Boolean).join('; '), pick.own);
           } finally {
             disposeQwen3Weights(be, w);
             be.destroy();
@@ -284,7 +301,7 @@ export async function benchStages(o: StagesOptions = {}): Promise<StagesReport> 
         let flops = 0;
         for (let t = 0; t < T; t++) flops += positionFlops(cfg, t + 1, true);
         return [T, flops, ''];
-      }, quick ? 1 : FORWARD_REPEATS);
+      }, quick ? 1 : FORWARD_RUNS);
 
       const promptIdx = marketPrompt(0);
       const w = benchWindow('stages', 0);
