@@ -56,6 +56,8 @@ export const BeaconErrorReason = Object.freeze({
   WRONG_CHAIN: 'wrong_chain',
   /** No source produced a valid beacon in time. */
   UNAVAILABLE: 'unavailable',
+  /** A valid beacon, but of a round too old (or too far ahead of this clock) for the window it is offered for. */
+  STALE: 'stale',
 } as const);
 
 export type BeaconErrorReason = (typeof BeaconErrorReason)[keyof typeof BeaconErrorReason];

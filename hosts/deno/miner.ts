@@ -13,12 +13,12 @@ import { minerCommand, type MinerCommandOptions } from '../node/nodes/miner-comm
 
 declare const Deno: { args: string[]; exit(code: number): never };
 
-const USAGE = 'usage: deno run -A hosts/deno/miner.ts --validator URL [--config FILE] [--env MODULE]… [--data DIR] [--windows N] [--groups N] [--name NAME] [--report FILE] [--quiet]';
+const USAGE = 'usage: deno run -A hosts/deno/miner.ts --validator URL [--config FILE] [--env MODULE]… [--data DIR] [--windows N] [--groups N] [--name NAME] [--report FILE] [--beacon-max-age SECONDS|off] [--quiet]';
 
 /** `--flag value` pairs (and `--quiet`) into the options of `reliquary miner`; a mistake is one line. */
 export function parseArgs(args: readonly string[]): MinerCommandOptions | string {
   const o: MinerCommandOptions = { env: [] };
-  const valued = new Set(['--validator', '--config', '--env', '--data', '--windows', '--groups', '--name', '--report']);
+  const valued = new Set(['--validator', '--config', '--env', '--data', '--windows', '--groups', '--name', '--report', '--beacon-max-age']);
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--quiet') {
@@ -29,7 +29,7 @@ export function parseArgs(args: readonly string[]): MinerCommandOptions | string
     if (!valued.has(a)) return `unknown option ${a}; ${USAGE}`;
     const v = args[++i];
     if (v === undefined) return `${a} needs a value; ${USAGE}`;
-    const key = a.slice(2) as keyof MinerCommandOptions;
+    const key = (a === '--beacon-max-age' ? 'beaconMaxAge' : a.slice(2)) as keyof MinerCommandOptions;
     if (key === 'env') o.env!.push(v);
     else (o as Record<string, unknown>)[key] = v;
   }

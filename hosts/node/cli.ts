@@ -98,6 +98,7 @@ program
   .option('--groups <n>', 'groups per window (default: the hotkey quota)')
   .option('--name <name>', 'name in the logs (and in the validator\'s)')
   .option('--report <file>', 'write a JSON report of the windows mined')
+  .option('--beacon-max-age <seconds>', 'oldest drand round a window may open on, or "off" (default: collection + upload grace + 2 periods + 30 s)')
   .option('--quiet', 'no progress on stderr')
   .action(async (opts: MinerCommandOptions) => {
     process.exitCode = await minerCommand(opts);

@@ -13,4 +13,6 @@ export {
 } from './drand-quicknet.ts';
 export { verifyQuicknetBeacon, type QuicknetChainKey, type UnverifiedBeacon } from './verify.ts';
 export { beaconDrandPlugin } from './plugin.ts';
-export { windowBeaconProof, verifyWindowBeacon, QUICKNET_SCHEME, type ChainBeacon, type WindowBeaconProof, type WindowBeaconCheck } from './window-beacon.ts';
+export {
+  windowBeaconProof, verifyWindowBeacon, beaconMaxAgeSeconds, QUICKNET_SCHEME, type BeaconFreshness, type ChainBeacon, type WindowBeaconProof, type WindowBeaconCheck,
+} from './window-beacon.ts';

@@ -9,10 +9,14 @@
  *      any other beacon (the devnet's `beacon-local`, a quicknet-format chain with the validator's own key) is verified
  *      under the key it serves — a consistency check, not trust;
  *   2. the round's BLS signature verifies (`verifyQuicknetBeacon`);
- *   3. the window randomness at `/state` is the one derived from that round.
+ *   3. the window randomness at `/state` is the one derived from that round;
+ *   4. (drand-quicknet, given the miner's clock) the round is fresh: published at most `maxAgeSeconds` ago. A valid
+ *      signature proves the round is drand's, not that it is the latest: without this check a validator could pick,
+ *      among the thousands of past rounds, the one whose randomness suits it (grinding the forced-seed stream and the
+ *      sketch challenge). A round ahead of the clock by more than a period means the miner's clock is wrong.
  *
- * A failure names its `BeaconErrorReason` (`malformed`, `wrong_chain`, `bad_signature`, `randomness_mismatch`) and
- * a line a person can act on; the miner skips that window.
+ * A failure names its `BeaconErrorReason` (`malformed`, `wrong_chain`, `bad_signature`, `randomness_mismatch`,
+ * `stale`) and a line a person can act on; the miner skips that window.
  *
  * @example
  *   const proof = windowBeaconProof(drand, 1000);                 // validator side
@@ -61,7 +65,9 @@ export async function windowBeaconProof(beacon: Beacon, round: number): Promise<
  * Checks `proof` against the window the miner is about to mine (`expected`: its number and `/state` randomness),
  * with `trusted` the miner's own quicknet chain (its profile's `drand`). See the module comment for the order.
  */
-export function verifyWindowBeacon(proof: unknown, expected: { readonly window: number; readonly randomness: string }, trusted: Profile['drand']): WindowBeaconCheck {
+export function verifyWindowBeacon(
+  proof: unknown, expected: { readonly window: number; readonly randomness: string }, trusted: Profile['drand'], freshness?: BeaconFreshness,
+): WindowBeaconCheck {
   const fail = (reason: BeaconErrorReason, message: string): WindowBeaconCheck => ({ ok: false, reason, message: `window ${expected.window}: ${message}` });
   const p = proof as Partial<WindowBeaconProof> | null;
   const c = p?.chain;
@@ -92,5 +98,31 @@ export function verifyWindowBeacon(proof: unknown, expected: { readonly window: 
   if (windowRandomness(randomness, p.round as number) !== expected.randomness.toLowerCase()) {
     return fail('randomness_mismatch', `the randomness at /state is not derived from ${p.beacon} round ${p.round} (windowRandomness(sha256(signature), round)); the validator chose it some other way`);
   }
+  if (freshness && p.beacon === 'drand-quicknet') {
+    const published = trusted.genesisTime + (p.round as number - 1) * trusted.periodSeconds;
+    const age = freshness.nowSeconds - published;
+    const at = new Date(published * 1000).toISOString();
+    if (age > freshness.maxAgeSeconds) {
+      return fail('stale', `drand round ${p.round} was published at ${at}, ${Math.round(age)} s ago; a window opens on a round at most ${freshness.maxAgeSeconds} s old, so the validator picked a past round (it could choose its randomness that way); refusing it`);
+    }
+    if (-age > trusted.periodSeconds) {
+      return fail('stale', `drand round ${p.round} is due at ${at}, ${Math.round(-age)} s from now by this machine's clock; check the clock (NTP) of this miner`);
+    }
+  }
   return { ok: true, round: p.round as number, beacon: p.beacon };
+}
+
+/** The miner's clock and how old a window's drand round may be (check 4 of the module comment). */
+export interface BeaconFreshness {
+  readonly nowSeconds: number;
+  readonly maxAgeSeconds: number;
+}
+
+/**
+ * How old a window's beacon round may be when a miner checks it: the validator opens the window on the round current
+ * then, and a miner may first look at any time until the window's uploads close (collection + upload grace); plus
+ * two periods and 30 s of clock difference between validator, miner and drand.
+ */
+export function beaconMaxAgeSeconds(profile: Pick<Profile, 'window' | 'drand'>): number {
+  return profile.window.collectionSeconds + profile.window.uploadGraceSeconds + 2 * profile.drand.periodSeconds + 30;
 }

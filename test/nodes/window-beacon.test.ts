@@ -2,8 +2,9 @@
  * Miners verify the beacon round a window's randomness came from (issue 12, item 6): `verifyWindowBeacon` on
  * recorded quicknet beacons (test/vectors/drand-quicknet.json: real rounds), each failure with its own reason; and
  * end to end, a validator configured with the drand client against a loopback relay replaying those recorded
- * responses serves `/node/beacon`, a miner's check accepts it, and a validator that lies about the beacon (one
- * flipped signature bit on `/node/beacon`) has its window skipped by the miner with `bad_signature`.
+ * responses serves `/node/beacon`, a miner's check accepts it (and refuses it as `stale` by today's clock: a
+ * validator may not open a window on a past round), and a validator that lies about the beacon (one flipped signature
+ * bit on `/node/beacon`) has its window skipped by the miner with `bad_signature`.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,7 +18,7 @@ import { startMiner } from '../../hosts/node/devnet/miner-host.ts';
 import { startValidator, type ValidatorHost } from '../../hosts/node/devnet/validator-host.ts';
 import { beaconWindowCheck } from '../../hosts/node/nodes/miner-command.ts';
 import { nodeRoutes } from '../../hosts/node/nodes/node-routes.ts';
-import { drandQuicknet, QUICKNET_SCHEME, verifyWindowBeacon } from '../../plugins/beacon-drand/index.ts';
+import { beaconMaxAgeSeconds, drandQuicknet, QUICKNET_SCHEME, verifyWindowBeacon } from '../../plugins/beacon-drand/index.ts';
 import { beaconLocal } from '../../plugins/beacon-local/index.ts';
 import { envArith } from '../../plugins/env-arith/index.ts';
 import { httpClient } from '../../plugins/transport-http/index.ts';
@@ -50,6 +51,23 @@ describe('verifyWindowBeacon (recorded quicknet rounds)', () => {
     expect(reason({ ...proof, chain: { ...CHAIN, scheme: 'pedersen-bls-chained' } })).toBe('wrong_chain');
     const c = verifyWindowBeacon({ ...proof, signature: flip(b.signature) }, expected, DEVNET.drand);
     expect(c.ok ? '' : c.message).toMatch(/^window 7: drand-quicknet round \d+: (BLS signature does not verify|signature is not a valid G1 point)/);
+  });
+
+  it('freshness (drand-quicknet): a round older than the bound is stale, a round ahead of the clock too, a local beacon is not timed', () => {
+    const published = DEVNET.drand.genesisTime + (b.round - 1) * DEVNET.drand.periodSeconds;
+    const maxAge = beaconMaxAgeSeconds(V4);
+    expect(maxAge).toBe(100 + 33 + 2 * 3 + 30);
+    const at = (nowSeconds: number) => verifyWindowBeacon(proof, expected, DEVNET.drand, { nowSeconds, maxAgeSeconds: maxAge });
+    expect(at(published + 2)).toEqual({ ok: true, round: b.round, beacon: 'drand-quicknet' });
+    expect(at(published + maxAge)).toMatchObject({ ok: true });
+    const old = at(published + maxAge + 1);
+    expect(old).toMatchObject({ ok: false, reason: 'stale' });
+    expect(old.ok ? '' : old.message).toMatch(new RegExp(`^window 7: drand round ${b.round} was published at .*Z, ${maxAge + 1} s ago; .* picked a past round`));
+    const ahead = at(published - 10);
+    expect(ahead).toMatchObject({ ok: false, reason: 'stale' });
+    expect(ahead.ok ? '' : ahead.message).toMatch(/10 s from now by this machine's clock; check the clock/);
+    // a forged signature is bad_signature, whatever its age
+    expect(verifyWindowBeacon({ ...proof, signature: flip(b.signature) }, expected, DEVNET.drand, { nowSeconds: published + 1e6, maxAgeSeconds: maxAge })).toMatchObject({ reason: 'bad_signature' });
   });
 
   it('a "drand" beacon on another key is wrong_chain even when it signs correctly; a local beacon is checked under its own key', () => {
@@ -104,9 +122,14 @@ describe('a validator on beacon-drand, a miner checking its windows', () => {
     const state = (await httpClient({ baseUrl: host.url, profile: host.profile }).state())!;
     expect(state.randomness).toBe(windowRandomness(last.randomness, last.round));
     const lines: string[] = [];
-    const check = beaconWindowCheck(host.url, host.profile, (l) => lines.push(l), 'm');
+    // the recorded round is old: the miner's clock is set to just after it was published
+    const published = host.profile.drand.genesisTime + (last.round - 1) * host.profile.drand.periodSeconds;
+    const check = beaconWindowCheck(host.url, host.profile, (l) => lines.push(l), 'm', 0, beaconMaxAgeSeconds(host.profile), () => published + 4);
     expect(await check(state)).toEqual({ ok: true, round: last.round, beacon: 'drand-quicknet' });
     expect(lines).toEqual([`m: window ${state.window_n} beacon verified (drand-quicknet round ${last.round}, BLS)`]);
+    // by today's clock the same round is stale: the miner refuses the window (a validator replaying a past round)
+    const stale = await beaconWindowCheck(host.url, host.profile, () => {}, 'm')(state);
+    expect(stale).toMatchObject({ ok: false, reason: 'stale' });
   });
 
   it('a tampered beacon: the miner skips the window with bad_signature and mines nothing in it', async () => {

@@ -17,7 +17,7 @@ import type { WindowCheck } from '../../../core/miner/index.ts';
 import type { WindowStats } from '../../../core/miner/stats.ts';
 import type { Profile } from '../../../core/profile/index.ts';
 import type { GrpoBatchState } from '../../../core/protocol/wire.ts';
-import { verifyWindowBeacon } from '../../../plugins/beacon-drand/index.ts';
+import { beaconMaxAgeSeconds, verifyWindowBeacon } from '../../../plugins/beacon-drand/index.ts';
 import { environmentSetDifference } from '../../../core/plugins/environment-set.ts';
 import { signerFromSeed } from '../../../core/protocol/sr25519.ts';
 import { httpClient } from '../../../plugins/transport-http/index.ts';
@@ -40,6 +40,8 @@ export interface MinerCommandOptions {
   report?: string;
   name?: string;
   quiet?: boolean;
+  /** Oldest drand round (seconds) a window may open on; `off` skips the check (recorded beacons). Default from the profile. */
+  beaconMaxAge?: string;
 }
 
 /** A 32-byte seed kept in `file` (created on first use, readable by the owner only). */
@@ -63,7 +65,10 @@ async function keySeed(file: string): Promise<Uint8Array> {
  * `/state`'s randomness. No answer yet (window moved on, validator busy, network) is null: asked again next tick.
  * A validator that serves no proof at all (an older node) is said once, and its windows are mined unverified.
  */
-export function beaconWindowCheck(baseUrl: string, profile: Profile, log: (line: string) => void, name: string, firstWindow = 0): (state: GrpoBatchState) => Promise<WindowCheck | null> {
+export function beaconWindowCheck(
+  baseUrl: string, profile: Profile, log: (line: string) => void, name: string, firstWindow = 0,
+  maxAgeSeconds: number | null = beaconMaxAgeSeconds(profile), now: () => number = () => Date.now() / 1000,
+): (state: GrpoBatchState) => Promise<WindowCheck | null> {
   let unserved = false;
   return async (state) => {
     if (state.window_n < firstWindow) {
@@ -78,7 +83,8 @@ export function beaconWindowCheck(baseUrl: string, profile: Profile, log: (line:
       return { ok: true };
     }
     if (r.status !== 200 || body?.window_n !== state.window_n) return null;
-    const c = verifyWindowBeacon(body, { window: state.window_n, randomness: state.randomness }, profile.drand);
+    const c = verifyWindowBeacon(body, { window: state.window_n, randomness: state.randomness }, profile.drand,
+      maxAgeSeconds === null ? undefined : { nowSeconds: now(), maxAgeSeconds });
     if (c.ok) log(`${name}: window ${state.window_n} beacon verified (${c.beacon} round ${c.round}, BLS)`);
     return c;
   };
@@ -108,6 +114,10 @@ export async function minerCommand(opts: MinerCommandOptions): Promise<number> {
     if (!/^https?:\/\/[^/]+/.test(baseUrl)) throw new ConfigError(`--validator ${JSON.stringify(opts.validator)} is not an http(s) URL`);
     const windows = intFlag(opts.windows, undefined, '--windows', 1, 1_000_000);
     const groups = intFlag(opts.groups, undefined, '--groups', 1, 1000);
+    if (opts.beaconMaxAge !== undefined && opts.beaconMaxAge !== 'off' && !/^\d{1,5}$/.test(opts.beaconMaxAge)) {
+      throw new ConfigError(`--beacon-max-age must be seconds (1 … 86400) or "off", got ${JSON.stringify(opts.beaconMaxAge)}`);
+    }
+    const maxAgeFlag = opts.beaconMaxAge === 'off' ? null : intFlag(opts.beaconMaxAge, undefined, '--beacon-max-age', 1, 86_400);
     const dataDir = resolve(process.cwd(), opts.data ?? './miner-data');
     await mkdir(dataDir, { recursive: true });
     const config = withEnvModules(opts.config ? await loadConfig(opts.config) : EMPTY_CONFIG, opts.env ?? []);
@@ -140,7 +150,10 @@ export async function minerCommand(opts: MinerCommandOptions): Promise<number> {
     miner = await startMiner({
       name, profile, envs: parts.environments.environments, baseUrl, validatorHotkey: info.hotkey, signer,
       selector: parts.selector, modelDir: c.dir, checkpointN: c.checkpointN, log,
-      archives: fetchArchives(baseUrl, info.hotkey), checkWindow: beaconWindowCheck(baseUrl, profile, log, name, effectiveWindow),
+      archives: fetchArchives(baseUrl, info.hotkey),
+      // the validator's declared window may shorten the freshness bound, never lengthen it past this miner's profile
+      checkWindow: beaconWindowCheck(baseUrl, profile, log, name, effectiveWindow,
+        maxAgeFlag === null ? null : maxAgeFlag ?? Math.min(beaconMaxAgeSeconds(profile), beaconMaxAgeSeconds(base))),
       ...(groups !== undefined && { groupsPerWindow: groups }),
     });
     miner.start();
