@@ -2,8 +2,9 @@
 //   dashboard.js + dashboard.css   hosts/browser/dashboard (uPlot and its stylesheet bundled in)
 //   miner.js                       hosts/browser/miner (core/miner, env-arith, transport-http client, kernels)
 //   kernels.wasm                   the single-thread wasm kernels (the fallback when WebGPU has no adapter)
+//   kernels-threads.wasm           the same kernels over shared memory: the threaded fallback on a cross-origin-isolated page
 //   dashboard.html, miner.html, style.css
-// Needs kernels/wasm/build/kernels.wasm (node kernels/wasm/build.mjs). Usage: node hosts/browser/build.mjs [outDir]
+// Needs kernels/wasm/build/kernels.wasm and kernels-threads.wasm (node kernels/wasm/build.mjs). Usage: node hosts/browser/build.mjs [outDir]
 import { build } from 'esbuild';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -29,7 +30,9 @@ await build({
 // uPlot's stylesheet (tooltips, legend) next to the dashboard bundle.
 copyFileSync(join(root, 'node_modules', 'uplot', 'dist', 'uPlot.min.css'), join(out, 'dashboard.css'));
 for (const f of ['dashboard.html', 'miner.html', 'style.css']) copyFileSync(join(here, 'pages', f), join(out, f));
-const wasm = join(root, 'kernels', 'wasm', 'build', 'kernels.wasm');
-if (!existsSync(wasm)) throw new Error(`${wasm} missing: run \`node kernels/wasm/build.mjs\` first`);
-copyFileSync(wasm, join(out, 'kernels.wasm'));
+for (const f of ['kernels.wasm', 'kernels-threads.wasm']) {
+  const wasm = join(root, 'kernels', 'wasm', 'build', f);
+  if (!existsSync(wasm)) throw new Error(`${wasm} missing: run \`node kernels/wasm/build.mjs\` first`);
+  copyFileSync(wasm, join(out, f));
+}
 console.log(`browser bundle: ${out}`);

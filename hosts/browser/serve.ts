@@ -14,6 +14,10 @@
  *   GET  /checkpoint/files/:f   a file of the current checkpoint (config, weights, tokenizer); the miner checks it
  *                               with core/miner/checkpoint-check.ts (signed manifest, weights hash) before using it
  *
+ * The pages and assets are sent cross-origin isolated (ISOLATION_HEADERS: COOP same-origin, COEP require-corp, CORP
+ * same-origin), so the miner page may share wasm memory with Web Workers and run the threaded kernels
+ * (kernels-threads.wasm; miner/backend.ts). Everything the pages load is same-origin, so nothing else changes for them.
+ *
  * @example
  *   const feed = dashboardFeed();
  *   await startValidator({ …, onEvent: (e) => feed.observe(e), routes: (app, host) => {
@@ -80,10 +84,21 @@ export function defaultAssetsDir(): string {
   return resolve('dist', 'browser');
 }
 
-async function fileOr404(path: string, type: string): Promise<Response> {
+/**
+ * Headers that make a page cross-origin isolated (`crossOriginIsolated`: SharedArrayBuffer, shared wasm memory posted
+ * to workers): the page opens no cross-origin window into its browsing context group and loads only resources that
+ * allow it (CORP), which the bundle's own files do.
+ */
+export const ISOLATION_HEADERS: Readonly<Record<string, string>> = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
+async function fileOr404(path: string, type: string, headers: Readonly<Record<string, string>> = {}): Promise<Response> {
   try {
     const bytes = await readFile(path);
-    return new Response(new Uint8Array(bytes), { headers: { 'Content-Type': type, 'Cache-Control': 'no-cache' } });
+    return new Response(new Uint8Array(bytes), { headers: { 'Content-Type': type, 'Cache-Control': 'no-cache', ...headers } });
   } catch {
     return Response.json({ detail: 'not_found' }, { status: 404 });
   }
@@ -93,7 +108,8 @@ async function fileOr404(path: string, type: string): Promise<Response> {
 export function browserRoutes(o: BrowserRoutesOptions): (app: Hono<HttpServerEnv>) => void {
   const assets = o.assetsDir ?? defaultAssetsDir();
   const env = o.env ?? 'arith';
-  const asset = (name: string): Promise<Response> => fileOr404(join(assets, name), CONTENT_TYPES[name.split('.').pop() ?? ''] ?? 'application/octet-stream');
+  const asset = (name: string): Promise<Response> =>
+    fileOr404(join(assets, name), CONTENT_TYPES[name.split('.').pop() ?? ''] ?? 'application/octet-stream', ISOLATION_HEADERS);
 
   return function mountBrowserRoutes(app) {
     app.get('/', () => asset('dashboard.html'));

@@ -4,7 +4,7 @@
  * through playwright-core, never a downloaded browser) opens both. The dashboard shows its empty state, then a sealed
  * window, then a second one without a reload; the miner page registers its IndexedDB hotkey (`/node/register`), loads
  * the checkpoint over HTTP (checked by core/miner/checkpoint-check.ts: signed manifest, weights hash), generates on WebGPU (SwiftShader) or the WASM fallback and gets a group accepted into the
- * pool. Screenshots of both pages and what ran go to test-output/browser/.
+ * pool. The WASM fallback page (`?backend=wasm&threads=2`) is cross-origin isolated and runs the threaded kernels. Screenshots of both pages and what ran go to test-output/browser/.
  *
  * Chromium is required in CI (CI=true and no /usr/bin/chromium fails loudly); elsewhere its absence skips with the
  * reason in the title. scripts/setup-system.sh installs it.
@@ -84,10 +84,14 @@ describe.skipIf(!have)(`browser host in headless Chromium${have ? '' : ` (skippe
     // The WASM fallback path (?backend=wasm): key, registration, checkpoint download + revision check, model upload.
     // Closed before any window opens, so only the page below mines.
     const fallback = watch(await ctx.newPage(), 'miner-wasm');
-    await fallback.goto(`${v.url}/miner?backend=wasm`);
+    await fallback.goto(`${v.url}/miner?backend=wasm&threads=2`);
     await expect.poll(async () => (await minerStatus(fallback)).phase, { timeout: 30_000 }).toMatch(/waiting for a window|failed/);
     const fb = await minerStatus(fallback);
     expect(fb).toMatchObject({ backend: 'wasm', error: null, checkpointN: 0 });
+    // served cross-origin isolated (hosts/browser/serve.ts), so the fallback runs kernels-threads.wasm on Web Workers
+    expect(await fallback.evaluate(() => globalThis.crossOriginIsolated)).toBe(true);
+    expect(fb.backendDetail).toMatch(/^threaded WASM, 2 threads/);
+    expect(await fallback.textContent('#backend-detail')).toBe(fb.backendDetail);
     await fallback.close();
 
     const mine = watch(await ctx.newPage(), 'miner');

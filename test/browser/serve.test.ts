@@ -2,7 +2,9 @@
  * The browser host without a browser: the dashboard state (core/validator/dashboard.ts) from window reports, held-out
  * evals and verdicts, and the routes of hosts/browser/serve.ts in process (`app.request`): checkpoint files only by
  * their known names, the tagged profile JSON; and the page's registration (hosts/browser/register.ts) as the node
- * routes (hosts/node/nodes/node-routes.ts) accept it.
+ * routes (hosts/node/nodes/node-routes.ts) accept it. The pages and assets are sent cross-origin isolated (COOP,
+ * COEP, CORP), kernels-threads.wasm as wasm; and the thread count the miner page's WASM fallback asks for
+ * (hosts/browser/miner/backend.ts; test/browser/threads.test.ts runs it in Chromium).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,6 +16,7 @@ import { signerFromSeed } from '../../core/protocol/sr25519.ts';
 import type { Verdict } from '../../core/protocol/wire.ts';
 import { dashboardFeed } from '../../core/validator/dashboard.ts';
 import type { HeldOutEval, WindowReport } from '../../core/validator/report.ts';
+import { wasmThreadCount } from '../../hosts/browser/miner/backend.ts';
 import { fromTaggedJson, profileToJson } from '../../hosts/browser/profile-json.ts';
 import { registerPage, validatorInfo } from '../../hosts/browser/register.ts';
 import { nodeRoutes } from '../../hosts/node/nodes/node-routes.ts';
@@ -33,6 +36,8 @@ function report(window: number, over: Partial<WindowReport> = {}): WindowReport 
     ...over,
   };
 }
+
+const WASM_MAGIC = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);
 
 const verdict = (root: string, v: Partial<Verdict>): Verdict => ({ merkle_root: root.repeat(64).slice(0, 64), accepted: true, reason: 'submitted', ts: 1, ...v });
 
@@ -80,6 +85,8 @@ describe('browser routes', () => {
     await writeFile(join(ckpt, 'config.json'), '{"x":1}');
     await writeFile(join(ckpt, 'secret.bin'), 'no');
     await writeFile(join(assets, 'dashboard.html'), '<!doctype html><title>d</title>');
+    await writeFile(join(assets, 'miner.html'), '<!doctype html><title>m</title>');
+    await writeFile(join(assets, 'kernels-threads.wasm'), WASM_MAGIC);
     const host: BrowserRoutesHost = {
       node: { checkpoint: { dir: ckpt }, validator: { window: { phase: 'ready', windowN: 0 }, verdicts: () => [] } } as unknown as BrowserRoutesHost['node'],
       chain: { registry: async () => ({ neurons: [] }) },
@@ -100,6 +107,23 @@ describe('browser routes', () => {
     expect((await a.request('/checkpoint/files/secret.bin')).status).toBe(404);
     const d = await (await a.request('/dashboard.json')).json();
     expect(d).toMatchObject({ windows: [], live: { phase: 'ready', window: 0 } });
+  });
+
+  it('sends the pages and assets cross-origin isolated, kernels-threads.wasm as wasm', async () => {
+    const a = await app();
+    for (const path of ['/', '/miner', '/assets/kernels-threads.wasm']) {
+      const res = await a.request(path);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('cross-origin-opener-policy'), path).toBe('same-origin');
+      expect(res.headers.get('cross-origin-embedder-policy'), path).toBe('require-corp');
+      expect(res.headers.get('cross-origin-resource-policy'), path).toBe('same-origin');
+    }
+    const wasm = await a.request('/assets/kernels-threads.wasm');
+    expect(wasm.headers.get('content-type')).toBe('application/wasm');
+    expect(new Uint8Array(await wasm.arrayBuffer())).toEqual(WASM_MAGIC);
+    expect((await a.request('/miner')).headers.get('content-type')).toContain('text/html');
+    // the JSON the pages fetch is same-origin: it needs no CORP, and is sent as before
+    expect((await a.request('/dashboard.json')).status).toBe(200);
   });
 
   it('registers the page\'s hotkey through the node routes, which refuse a signature by another key', async () => {
@@ -127,5 +151,19 @@ describe('browser routes', () => {
     expect(back.env).toBe('arith');
     expect(profileToJson(back.profile)).toBe(profileToJson(DEVNET));
     expect(back.profile).toEqual(DEVNET);
+  });
+});
+
+describe('the miner page\'s wasm thread count', () => {
+  it('is min(hardwareConcurrency, 8) unless ?threads= says otherwise; a malformed value is ignored and said so', () => {
+    expect(wasmThreadCount(null, 4)).toEqual({ threads: 4, why: 'navigator.hardwareConcurrency is 4' });
+    expect(wasmThreadCount(null, 32).threads).toBe(8);
+    expect(wasmThreadCount(undefined, 1)).toEqual({ threads: 1, why: 'navigator.hardwareConcurrency is 1' });
+    expect(wasmThreadCount(null, undefined).threads).toBe(1);
+    expect(wasmThreadCount('1', 16)).toEqual({ threads: 1, why: '?threads=1' });
+    expect(wasmThreadCount('12', 2).threads).toBe(12);
+    for (const bad of ['0', '-2', 'abc', '2.5', '65', '1e3']) {
+      expect(wasmThreadCount(bad, 2), bad).toMatchObject({ threads: 2, note: expect.stringContaining('ignored') });
+    }
   });
 });

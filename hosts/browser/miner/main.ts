@@ -2,7 +2,8 @@
  * The miner in a browser tab (served at `/miner`): the same `createMiner` of core/miner, env-arith, selector-uniform
  * and transport-http client as the Node miner (hosts/node/devnet/miner-host.ts); this file only wires the page's I/O
  * into them — `fetch`, IndexedDB keys (key.ts), the checkpoint over HTTP with its revision checked (checkpoint.ts),
- * WebGPU or the WASM fallback (backend.ts) — and shows what it is doing.
+ * WebGPU or the WASM fallback (backend.ts: threaded on a cross-origin-isolated page; `?backend=wasm` skips WebGPU,
+ * `?threads=N` sets the WASM thread count, 1 for the single-thread kernels) — and shows what it is doing.
  *
  * Selector: selector-frontier (as the devnet's first Node miner), or selector-uniform with `?selector=uniform`.
  * The page registers its hotkey on the validator's local chain (`POST /node/register`, signed by the hotkey; the node
@@ -113,7 +114,10 @@ async function main(): Promise<void> {
   status.uid = await registerPage(hotkey, coldkey.ss58);
   log(`registered ${hotkey.ss58} as uid ${status.uid} (validator ${validator.hotkey})`);
 
-  const picked = await pickBackend({ allowWebGPU: params.get('backend') !== 'wasm', wasmUrl: '/assets/kernels.wasm' });
+  const picked = await pickBackend({
+    allowWebGPU: params.get('backend') !== 'wasm', wasmUrl: '/assets/kernels.wasm', threadsWasmUrl: '/assets/kernels-threads.wasm',
+    threadsParam: params.get('threads'),
+  });
   status.backend = picked.kind;
   status.backendDetail = picked.detail;
   log(`backend: ${picked.kind} (${picked.detail})`);
