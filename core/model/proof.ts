@@ -106,23 +106,20 @@ export function rowStats(z: ArrayLike<number>, tok: number, sampling: ProofProfi
   const zsum = Math.fround(sum);
   const soft = (i: number): number => Math.fround(Math.exp(Math.fround(lg[i]! - max)) / zsum);
   normalizeWarped(probs, sampling.topP);
+  return fromWarped(probs, tok, Math.fround(z[tok]! - Math.fround(zmax + Math.log(zsumExp))), soft, argmaxId);
+}
+
+/** The §4 interval and max p from the warped row, with the log-prob and the softmax of the chosen and argmax ids. */
+function fromWarped(probs: Float32Array, tok: number, logprob: number, soft: (i: number) => number, argmaxId: number): RowStats {
   let acc = 0;
   let maxP = -Infinity;
-  for (let i = 0; i < V; i++) {
+  for (let i = 0; i < probs.length; i++) {
     const p = probs[i]!;
     if (i <= tok) acc += p;
     if (p > maxP || Number.isNaN(p)) maxP = p;
   }
   const upper = Math.fround(acc);
-  return {
-    logprob: Math.fround(z[tok]! - Math.fround(zmax + Math.log(zsumExp))),
-    chosenP: soft(tok),
-    argmaxP: soft(argmaxId),
-    argmaxId,
-    upper,
-    lower: Math.fround(upper - probs[tok]!),
-    maxP,
-  };
+  return { logprob, chosenP: soft(tok), argmaxP: soft(argmaxId), argmaxId, upper, lower: Math.fround(upper - probs[tok]!), maxP };
 }
 
 /** `rowStats` written as its definition: the softmax, `warp` and `logSoftmaxAt` each on their own. */
@@ -146,24 +143,7 @@ export function rowStatsReference(z: ArrayLike<number>, tok: number, sampling: P
   const zsum = Math.fround(sum);
   const soft = (i: number): number => Math.fround(Math.exp(Math.fround(lg[i]! - max)) / zsum);
 
-  const probs = warp(z, sampling.temperature, sampling.topK, sampling.topP);
-  let acc = 0;
-  let maxP = -Infinity;
-  for (let i = 0; i < V; i++) {
-    const p = probs[i]!;
-    if (i <= tok) acc += p;
-    if (p > maxP || Number.isNaN(p)) maxP = p;
-  }
-  const upper = Math.fround(acc);
-  return {
-    logprob: logSoftmaxAt(z, tok),
-    chosenP: soft(tok),
-    argmaxP: soft(argmaxId),
-    argmaxId,
-    upper,
-    lower: Math.fround(upper - probs[tok]!),
-    maxP,
-  };
+  return fromWarped(warp(z, sampling.temperature, sampling.topK, sampling.topP), tok, logSoftmaxAt(z, tok), soft, argmaxId);
 }
 
 export interface ProofForwardOptions {
