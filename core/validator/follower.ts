@@ -126,6 +126,28 @@ export async function readFollowerRecords(store: ObjectStore, leader: string): P
   return out.sort((a, b) => a.window - b.window || (a.follower < b.follower ? -1 : 1));
 }
 
+/**
+ * `readFollowerRecords` for a page that polls: the store is listed and the records read and verified at most once
+ * per `refreshMs` (default 10 s), and requests that arrive meanwhile share that one read (or the one in flight). A
+ * dashboard polled by many viewers then costs the validator one store listing per interval, not one per request.
+ */
+export function followerRecordsCache(store: ObjectStore, leader: string, o: { refreshMs?: number; now?: () => number } = {}): () => Promise<FollowerVerdictRecord[]> {
+  const refreshMs = o.refreshMs ?? 10_000;
+  const now = o.now ?? Date.now;
+  let cached: { at: number; records: FollowerVerdictRecord[] } | null = null;
+  let inflight: Promise<FollowerVerdictRecord[]> | null = null;
+  return async () => {
+    if (cached && now() - cached.at < refreshMs) return cached.records;
+    if (!inflight) {
+      const at = now();
+      inflight = readFollowerRecords(store, leader)
+        .then((records) => ((cached = { at, records }), records))
+        .finally(() => (inflight = null));
+    }
+    return inflight;
+  };
+}
+
 /** Re-verifies the leader's windows, publishes the follower's verdicts, and compares them with the leader's. */
 export async function follow(i: FollowerInput): Promise<FollowerResult> {
   const r = await auditValidator(i);

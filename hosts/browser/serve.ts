@@ -34,7 +34,7 @@ import type { Profile } from '../../core/profile/index.ts';
 import { CONFIG_FILE, GENERATION_CONFIG_FILE, TOKENIZER_FILES, WEIGHTS_FILE, WEIGHTS_INDEX_FILE } from '../../core/model/checkpoint.ts';
 import type { DashboardFeed } from '../../core/validator/dashboard.ts';
 import type { ObjectStore } from '../../core/interfaces/store.ts';
-import { readFollowerRecords, windowOfRecord } from '../../core/validator/follower.ts';
+import { followerRecordsCache, windowOfRecord, type FollowerVerdictRecord } from '../../core/validator/follower.ts';
 import type { ValidatorNode } from '../../core/validator/validator-node.ts';
 import type { Verdict } from '../../core/protocol/wire.ts';
 import type { HttpServerEnv } from '../../plugins/transport-http/index.ts';
@@ -111,6 +111,13 @@ export function browserRoutes(o: BrowserRoutesOptions): (app: Hono<HttpServerEnv
   const asset = (name: string): Promise<Response> =>
     fileOr404(join(assets, name), CONTENT_TYPES[name.split('.').pop() ?? ''] ?? 'application/octet-stream', ISOLATION_HEADERS);
 
+  // follower records are read at most every 10 s, whatever the polling rate (one cache per store and leader)
+  let followerCache: { store: ObjectStore; hotkey: string; read: () => Promise<FollowerVerdictRecord[]> } | null = null;
+  const followerRecords = (store: ObjectStore, hotkey: string): Promise<FollowerVerdictRecord[]> => {
+    if (followerCache?.store !== store || followerCache.hotkey !== hotkey) followerCache = { store, hotkey, read: followerRecordsCache(store, hotkey) };
+    return followerCache.read();
+  };
+
   return function mountBrowserRoutes(app) {
     app.get('/', () => asset('dashboard.html'));
     app.get('/miner', () => asset('miner.html'));
@@ -128,7 +135,7 @@ export function browserRoutes(o: BrowserRoutesOptions): (app: Hono<HttpServerEnv
         if (list.length) verdicts.set(n.hotkey, list);
       }
       const { store, hotkey } = o.host();
-      const followers = store && hotkey ? (await readFollowerRecords(store, hotkey)).map((r) => ({ follower: r.follower, window: windowOfRecord(r) })) : [];
+      const followers = store && hotkey ? (await followerRecords(store, hotkey)).map((r) => ({ follower: r.follower, window: windowOfRecord(r) })) : [];
       c.header('Cache-Control', 'no-store');
       return c.json(o.feed.snapshot({ live: { phase: w.phase, window: w.windowN }, verdicts, followers }));
     });
