@@ -111,20 +111,58 @@ export function parseRejected(rejection: Rejection): GradeResult {
 
 /** Stage C from the schema on, over the JSON value of the revealed body. Never throws on miner input. */
 export function gradeRevealJson(receipt: Receipt, json: unknown, ctx: WindowContext, deps: WorkerDeps): GradeResult {
+  const a = authenticateReveal(receipt, json, ctx, deps);
+  return 'done' in a ? a.done : gradeAuthenticated(a.sub, receipt.env, ctx, deps, a.request, a.rejected);
+}
+
+/**
+ * `gradeRevealJson` for environments that grade asynchronously (`computeRewardAsync`: a sandbox, a remote grader):
+ * once the group has authenticated (schema, routing, every signature) and its prompt binding holds, every
+ * completion is graded with `computeRewardAsync`, then stage C runs on, `computeReward` answering from the
+ * environment's memory. Nothing a miner sends reaches a grader before its signatures verified. Never throws on miner
+ * input; a grader failure is left for `computeReward` to report (WORKER_DROPPED for an outage).
+ */
+export async function gradeRevealJsonAsync(receipt: Receipt, json: unknown, ctx: WindowContext, deps: WorkerDeps): Promise<GradeResult> {
+  const a = authenticateReveal(receipt, json, ctx, deps);
+  if ('done' in a) return a.done;
+  await warmAsyncGrader(a.sub, receipt.env, deps);
+  return gradeAuthenticated(a.sub, receipt.env, ctx, deps, a.request, a.rejected);
+}
+
+type Authenticated =
+  | { readonly done: GradeResult }
+  | { readonly sub: ParsedSubmission; readonly request: BatchSubmissionRequest; readonly rejected: (r: Rejection, extra?: Partial<GradeResult>) => GradeResult };
+
+/** Stage C up to authentication: schema, routing = the receipt's, the receipt's env, signatures (`done`: the verdict). */
+function authenticateReveal(receipt: Receipt, json: unknown, ctx: WindowContext, deps: WorkerDeps): Authenticated {
   const { profile: p } = deps;
   const out = unparsed;
   const parsed = parseSubmissionRequest(json, p);
-  if (!parsed.ok) return out({ rejection: parsed.rejection });
+  if (!parsed.ok) return { done: out({ rejection: parsed.rejection }) };
   const request = parsed.value;
   for (const k of ROUTING) {
-    if (request[k] !== receipt.request[k]) return out({ request, rejection: reject(Reason.PRECOMMIT_INVALID, `${k} differs from the precommit`, k) });
+    if (request[k] !== receipt.request[k]) return { done: out({ request, rejection: reject(Reason.PRECOMMIT_INVALID, `${k} differs from the precommit`, k) }) };
   }
   const stray = request.rollouts.findIndex((r) => r.env_name !== receipt.env);
-  if (stray >= 0) return out({ request, rejection: reject(Reason.PRECOMMIT_INVALID, `env_name "${request.rollouts[stray]!.env_name}", precommitted "${receipt.env}"`, `rollouts[${stray}].env_name`) });
+  if (stray >= 0) return { done: out({ request, rejection: reject(Reason.PRECOMMIT_INVALID, `env_name "${request.rollouts[stray]!.env_name}", precommitted "${receipt.env}"`, `rollouts[${stray}].env_name`) }) };
   const auth = authenticateSubmission(json, { profile: p, randomness: ctx.randomness });
-  if (!auth.ok) return out({ request, authenticated: POST_SIGNATURE.has(auth.rejection.reason), rejection: auth.rejection });
-  const rejected = (rejection: Rejection, extra: Partial<GradeResult> = {}): GradeResult => out({ request, authenticated: true, rejection, ...extra });
-  return gradeAuthenticated(auth.value, receipt.env, ctx, deps, request, rejected);
+  if (!auth.ok) return { done: out({ request, authenticated: POST_SIGNATURE.has(auth.rejection.reason), rejection: auth.rejection }) };
+  return { sub: auth.value, request, rejected: (rejection, extra = {}) => out({ request, authenticated: true, rejection, ...extra }) };
+}
+
+/** Awaits the environment's `computeRewardAsync` on every completion of an authenticated group whose prompt binds. */
+async function warmAsyncGrader(sub: ParsedSubmission, envName: string, deps: WorkerDeps): Promise<void> {
+  const env = Object.hasOwn(deps.envs, envName) ? deps.envs[envName] : undefined;
+  if (!env?.computeRewardAsync) return;
+  let problem: Problem;
+  try {
+    problem = env.getProblem(sub.prompt_idx);
+  } catch {
+    return; // the synchronous stage reports it
+  }
+  const canonical = deps.tokenizer.encode(problem.prompt);
+  if (sub.rollouts.some((ro) => ro.commit.rollout.prompt_length !== canonical.length || canonical.some((t, j) => ro.tokens[j] !== t))) return; // PROMPT_MISMATCH, ungraded
+  await Promise.allSettled(sub.rollouts.map((ro) => env.computeRewardAsync!(problem, deps.tokenizer.decode(ro.tokens.slice(ro.commit.rollout.prompt_length)))));
 }
 
 function gradeAuthenticated(

@@ -30,7 +30,7 @@ import type { Signer } from '../protocol/sr25519.ts';
 import type { GrpoBatchState, SubmissionPrecommitRequest, Verdict } from '../protocol/wire.ts';
 import { inProcessRevealParser, type RevealParser } from '../protocol/reveal-body.ts';
 import { precommitGate, randomReceiptId, revealGate, uploadAborted, uploadGate, type AdmissionConfig } from './admission.ts';
-import { commitReveal, gradeRevealJson, parseRejected, type GradeResult, type WorkerDeps } from './admission-worker.ts';
+import { commitReveal, gradeRevealJsonAsync, parseRejected, type GradeResult, type WorkerDeps } from './admission-worker.ts';
 import { resetAccumulator } from './accumulator.ts';
 import { AdmissionBook, CLOSED_CONTEXT, type PoolEntry, type Receipt } from './book.ts';
 import { hasRolloutHash, indexCooldownSet, isContentCooling, isIndexCooling } from './cooldown.ts';
@@ -359,7 +359,7 @@ export class MarketValidator implements ValidatorService {
       let graded: GradeResult;
       try {
         const json = await this.parseReveal(body);
-        graded = json.ok ? gradeRevealJson(next, json.value, book.ctx, this.deps) : parseRejected(json.rejection);
+        graded = json.ok ? await gradeRevealJsonAsync(next, json.value, book.ctx, this.deps) : parseRejected(json.rejection);
       } catch (e) {
         // A throw here is the validator's own fault (environment, tokenizer): drop and refund.
         const rejection = reject(Reason.WORKER_DROPPED, `validator fault while grading: ${e instanceof Error ? e.message : String(e)}`);

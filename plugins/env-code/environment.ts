@@ -12,8 +12,9 @@
  *     and the completion's hash, in a bounded LRU);
  *   - `computeReward(problem, text)` answers synchronously from that memory (or 0 when there is no program),
  *     and throws `GraderOutage` for a completion that was not graded yet — the market's admission worker turns
- *     that into WORKER_DROPPED (the validator's fault, refunded), never into a miner's penalty. A host grades
- *     ahead with `gradeAll` or wraps its reveal parser with `pregradeReveals` (./pregrade.ts).
+ *     that into WORKER_DROPPED (the validator's fault, refunded), never into a miner's penalty. The market's
+ *     admission awaits `computeRewardAsync` once a reveal authenticated (core/market/admission-worker.ts
+ *     `gradeRevealJsonAsync`); offline callers grade ahead with `gradeAll`.
  * A runner that rejects (sandbox down) is an outage too: `computeRewardAsync` rejects with `GraderOutage`.
  *
  * @example
@@ -167,7 +168,7 @@ export function envCode(options: Partial<EnvCodeOptions> = {}): CodeEnvironment 
       if (extractProgram(completionText, p.entry) === null) return 0;
       const known = graded.get(keyOf(p, completionText));
       if (known !== undefined) return known;
-      throw new GraderOutage('envCode: this completion was not graded yet (await computeRewardAsync, gradeAll or pregradeReveals first)');
+      throw new GraderOutage('envCode: this completion was not graded yet (await computeRewardAsync or gradeAll first)');
     },
   });
 }

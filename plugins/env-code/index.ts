@@ -9,5 +9,4 @@ export { codeExtract } from './extract.ts';
 export { extractProgram, isEntryName } from './program.ts';
 export { caseToTest, codePrompt, codeProblem, compactSortedJson, parseCodeRow, pyLiteral, type CodeProblem, type CodeRow } from './problem.ts';
 export { CODE_ENV_SPEC, ENV_CODE_DEFAULTS, envCode, type CodeEnvironment, type EnvCodeOptions } from './environment.ts';
-export { pregradeReveals, type PregradeDeps } from './pregrade.ts';
 export { envCodePlugin } from './plugin.ts';

@@ -130,6 +130,38 @@ describe('C. the worker, in order', () => {
     expect(lastReason(v, BOB2)).toBe(Reason.ACCEPTED);
   });
 
+  it('an asynchronous grader (computeRewardAsync) is awaited after authentication, never before', async () => {
+    // the env-code shape: computeRewardAsync grades and remembers, computeReward answers from memory or is an outage
+    const graded = new Map<string, number>();
+    const asked: string[] = [];
+    const base = toyEnv();
+    const env = {
+      ...base,
+      computeRewardAsync: async (p: Parameters<typeof base.computeReward>[0], t: string) => {
+        asked.push(t);
+        await new Promise((r) => setTimeout(r, 1));
+        graded.set(t, base.computeReward(p, t) as number);
+        return graded.get(t)!;
+      },
+      computeReward: (_p: never, t: string) => { if (!graded.has(t)) throw new GraderOutage('not graded yet'); return graded.get(t)!; }, // prettier-ignore
+    };
+    const v = openWindow(makeValidator({ envs: { [ENV]: env } }));
+    // a forged envelope signature: rejected, and the grader never saw it
+    const forged = JSON.stringify({ ...(JSON.parse(honest(BOB)) as Json), envelope_signature: JSON.parse(mutate(honest(BOB), CAROL, () => {}))['envelope_signature'] });
+    await submitBody(v, BOB, forged);
+    expect(lastReason(v, BOB)).toBe(Reason.BAD_ENVELOPE_SIGNATURE);
+    expect(asked).toEqual([]);
+    // a prompt that does not bind: rejected, ungraded
+    const unbound = mutate(honest(BOB2), BOB2, (r) => r['rollouts'].forEach((ro: Json) => setTokens(ro, [...ro['tokens']].map((t: number, j: number) => (j === 0 ? t + 1 : t)))));
+    await submitBody(v, BOB2, unbound);
+    expect(lastReason(v, BOB2)).toBe(Reason.PROMPT_MISMATCH);
+    expect(asked).toEqual([]);
+    // an honest group: every completion graded once, asynchronously, then accepted
+    await submitBody(v, ALICE, honest());
+    expect(lastReason(v, ALICE)).toBe(Reason.ACCEPTED);
+    expect(asked).toHaveLength((JSON.parse(honest()) as Json)['rollouts'].length);
+  });
+
   it('a validator fault while grading (the environment throws) → WORKER_DROPPED and a refund', async () => {
     const env = { ...toyEnv(), getProblem: () => { throw new Error('dataset unavailable'); } }; // prettier-ignore
     const v = openWindow(makeValidator({ envs: { [ENV]: env } }));

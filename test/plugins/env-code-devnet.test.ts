@@ -1,6 +1,6 @@
 /**
  * Issue 15: a devnet configured with env-code grades submissions. A validator (env-code, the pyodide sandbox as the
- * runner, `pregradeReveals` on the reveal parse path) and one miner on the tiny random Qwen3 of profile DEVNET_CODE
+ * runner, graded by the admission's async path once a reveal authenticated) and one miner on the tiny random Qwen3 of profile DEVNET_CODE
  * over loopback for one window, with the real admission and proof path. The random model writes no program, so
  * every graded reward is 0 and every group is refused OUT_OF_ZONE; a hand-written correct completion graded the way
  * the admission worker grades scores 1 through the sandbox.

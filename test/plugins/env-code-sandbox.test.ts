@@ -15,7 +15,7 @@ import { pyodideSandbox } from '../../hosts/node/sandbox/pool.ts';
 import { listen } from '../../plugins/transport-http/listen-node.ts';
 import { httpServer } from '../../plugins/transport-http/index.ts';
 import { fakeService, PROFILE } from './transport-http-fake.ts';
-import { envCode, pregradeReveals } from '../../plugins/env-code/index.ts';
+import { envCode } from '../../plugins/env-code/index.ts';
 import { sampleCodeDatasetPath } from '../../plugins/env-code/dataset-node.ts';
 import { fileReader } from '../../plugins/env-math/dataset-node.ts';
 
@@ -215,15 +215,5 @@ describe('envCode over the sandbox', () => {
     const T = env.rewardCases(p).length;
     for (const r of rs) expect(Number.isInteger(r * T) && r >= 0 && r <= 1).toBe(true);
     expect(rs).toEqual([0.75, 0.5, 0]);
-  });
-
-  it('pregradeReveals grades a reveal so the synchronous worker path finds every reward', async () => {
-    const p = env.getProblem(3);
-    const text = fenced(env.row(3).reference!);
-    const tokenizer = { decode: (ids: readonly number[]) => String.fromCharCode(...ids) };
-    const value = { prompt_idx: 3, rollouts: [{ env_name: env.name, tokens: [1, 2, ...[...text].map((c) => c.charCodeAt(0))], commit: { rollout: { prompt_length: 2 } } }] };
-    const parse = pregradeReveals(async () => ({ ok: true as const, value }), { envs: { [env.name]: env }, tokenizer });
-    expect((await parse(new Uint8Array())).ok).toBe(true);
-    expect(env.computeReward(p, text)).toBe(1);
   });
 });

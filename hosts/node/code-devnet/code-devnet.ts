@@ -8,8 +8,8 @@
  * weights `initTinyWeights(cfg, seed)`. It cannot write Python: its completions contain no fenced program, so every
  * reward is 0 and every group is refused OUT_OF_ZONE — the point is that each submission goes through the grader.
  *
- * Grading: the reveal parser is wrapped with `pregradeReveals` (plugins/env-code/pregrade.ts), which awaits
- * `computeRewardAsync` for every rollout after the body parsed; the admission worker's synchronous
+ * Grading: the market's admission (core/market/admission-worker.ts `gradeRevealJsonAsync`) awaits
+ * `computeRewardAsync` for every rollout once the reveal has authenticated and its prompt binds; the worker's
  * `computeReward` then answers from memory. The environment and its runner are wrapped to count what happened
  * (`GradingStats`): gradings the worker asked for, completions that held a program, sandbox runs, rewards.
  *
@@ -30,7 +30,7 @@ import { DEVNET_CODE, type Profile } from '../../../core/profile/index.ts';
 import { signerFromSeed } from '../../../core/protocol/sr25519.ts';
 import { loadQwen3Tokenizer, QWEN3_ENDOFTEXT } from '../../../core/tokenizer/qwen3.ts';
 import type { Tokenizer } from '../../../core/tokenizer/types.ts';
-import { CODE_ENV_SPEC, envCode, pregradeReveals, type CodeEnvironment } from '../../../plugins/env-code/index.ts';
+import { CODE_ENV_SPEC, envCode, type CodeEnvironment } from '../../../plugins/env-code/index.ts';
 import { sampleCodeDatasetPath } from '../../../plugins/env-code/dataset-node.ts';
 import { fileReader } from '../../../plugins/env-math/dataset-node.ts';
 import { fastDevnetProfile } from '../devnet/devnet.ts';
@@ -76,7 +76,7 @@ export async function makeCodeDevnetModel(dir: string, seed = CODE_DEVNET_SEED):
 export interface GradingStats {
   /** `computeReward` calls of the admission worker (one per rollout of every graded reveal). */
   workerGradings: number;
-  /** `computeRewardAsync` calls (the pregrade of every rollout). */
+  /** `computeRewardAsync` calls (the admission's grading of every rollout of an authenticated reveal). */
   asyncGradings: number;
   /** Completions that held a program (a fenced block defining the entry point). */
   withProgram: number;
@@ -190,10 +190,7 @@ export async function runCodeDevnet(o: CodeDevnetOptions): Promise<CodeDevnetRes
   try {
     await sandboxReady;
     log('code devnet: sandbox ready');
-    validator = await startValidator({
-      profile, env, tokenizer, dataDir, modelDir, port: 0, log,
-      wrapParseReveal: (parse) => pregradeReveals(parse, { envs: { [env.name]: env }, tokenizer, maxRollouts: profile.sampling.rollouts }),
-    });
+    validator = await startValidator({ profile, env, tokenizer, dataDir, modelDir, port: 0, log });
     const v = validator;
     for (let i = 0; i < o.miners; i++) {
       const signer = signerFromSeed(crypto.getRandomValues(new Uint8Array(32)));
@@ -223,7 +220,7 @@ export async function runCodeDevnet(o: CodeDevnetOptions): Promise<CodeDevnetRes
       o.onWindow?.(r, lines);
     }
     await stopMiners();
-    // A hand-written correct completion, graded as the admission worker grades (after the reveal's pregrade).
+    // A hand-written correct completion, graded as the admission worker grades (after the async grading).
     const idx = 3;
     const problem = env.getProblem(idx);
     const text = `Here is the solution.\n\`\`\`python\n${env.row(idx).reference ?? ''}\`\`\`${tokenizer.decode([QWEN3_ENDOFTEXT])}`;

@@ -74,7 +74,7 @@ export interface ValidatorHostOptions {
   readonly onEvent?: (e: ValidatorEvent) => void;
   /** The tokenizer of the model (default the devnet char tokenizer; the code devnet passes the Qwen3 one). */
   readonly tokenizer?: Tokenizer;
-  /** Wraps the reveal parser (e.g. env-code's `pregradeReveals`, which grades before the synchronous worker asks). */
+  /** Wraps the reveal parser (e.g. to count or time it); grading needs no wrapper (the admission awaits async graders). */
   readonly wrapParseReveal?: (parse: RevealParser) => RevealParser;
 }
 
