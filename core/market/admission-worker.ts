@@ -6,7 +6,8 @@
  *    that the injected `parseReveal` seam parsed, e.g. off the event loop — then strict schema and exactly M rollouts (BAD_SCHEMA) → routing
  *    fields equal the receipt and every rollout's env is the receipt's (PRECOMMIT_INVALID) → the authentication of
  *    `authenticateSubmission` (envelope, per-rollout commit checks, randomness, in-group duplicates, termination) →
- *    prompt binding `tokens[:P] == encode(prompt)` (PROMPT_MISMATCH) → rewards: recomputed and compared within
+ *    prompt binding `tokens[:P] == encode(prompt)` (PROMPT_MISMATCH) → [`gradeRevealJsonAsync`, what the market
+ *    runs: the environment's `computeRewardAsync` awaited on every completion] → rewards: recomputed and compared within
  *    the tolerance for binary (math-like) envs, overwritten for fractional (code-like) ones; a grader exception or
  *    non-finite value is REWARD_MISMATCH, a grader outage WORKER_DROPPED (validator side: quota refunded, no claim)
  *    → zone by the robust valuation (OUT_OF_ZONE) → malformed final box on a failing rollout of a boxed env
