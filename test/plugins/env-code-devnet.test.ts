@@ -54,7 +54,7 @@ describe('code devnet (env-code on the tiny random Qwen3)', () => {
     process.stderr.write(`${lines.join('\n')}\n`);
     expect(r.profile.environments['opencodeinstruct']!.maxNewTokens).toBe(48);
     expect(m.submitted).toBeGreaterThan(0);
-    // Each rollout of each submitted group went through the pregrade and the worker's grading.
+    // Each rollout of each submitted group went through the async grading and the worker's grading.
     expect(r.grading.asyncGradings).toBe(m.submitted * DEVNET_CODE.sampling.rollouts);
     expect(r.grading.workerGradings).toBe(m.submitted * DEVNET_CODE.sampling.rollouts);
     expect(r.grading.faults).toEqual({});

@@ -152,7 +152,7 @@ export interface CodeDevnetResult {
   readonly miners: readonly { readonly name: string; readonly hotkey: string; readonly stats: ReturnType<MinerHost['stats']> }[];
   /** The validator's gradings during the windows (the hand-written completion not included). */
   readonly grading: GradingStats;
-  /** A hand-written correct completion through the worker's grading (`gradeCompletion`) after the pregrade. */
+  /** A hand-written correct completion through the worker's grading (`gradeCompletion`) after the async grading. */
   readonly handWritten: { readonly promptIdx: number; readonly before: Grade; readonly after: Grade; readonly sandboxRuns: number };
   readonly seconds: number;
 }

@@ -66,7 +66,7 @@ export async function devnetCodeCommand(opts: DevnetCodeCommandOptions): Promise
       const g = r.grading;
       process.stdout.write([
         `code devnet (${r.profile.id}): ${r.windows.length} window(s), ${submitted} group(s) submitted, ${accepted} accepted`,
-        `grading   ${g.workerGradings} rollout(s) graded by the admission worker (${g.asyncGradings} pregraded), ${g.withProgram} with a program, ${g.sandboxRuns} sandbox run(s); rewards ${JSON.stringify(g.rewards)}; faults ${JSON.stringify(g.faults)}`,
+        `grading   ${g.workerGradings} rollout(s) graded by the admission worker (${g.asyncGradings} graded asynchronously first), ${g.withProgram} with a program, ${g.sandboxRuns} sandbox run(s); rewards ${JSON.stringify(g.rewards)}; faults ${JSON.stringify(g.faults)}`,
         ...r.windows.map((w) => `window ${w.window}  ${w.status}  rejects ${JSON.stringify(w.rejects)}  winners ${w.winners.length}`),
         `hand-written correct completion (problem ${r.handWritten.promptIdx}): before grading ${r.handWritten.before.ok ? r.handWritten.before.reward : r.handWritten.before.fault}, after ${r.handWritten.after.ok ? r.handWritten.after.reward : r.handWritten.after.fault} (${r.handWritten.sandboxRuns} sandbox run)`,
         `${r.seconds.toFixed(1)} s`,
