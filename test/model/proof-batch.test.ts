@@ -1,7 +1,7 @@
 /**
  * The batched proof forward (core/model/proof.ts `proofForwards`, what the validator's prover runs): every rollout's
- * ProofForward is, bit for bit, what `proofForward` gives it alone, on the wasm backend (1 and 2 threads) and on ref,
- * under proof v4 (sketches of every row) and v2 (challenged rows); with sequences of different lengths (right
+ * ProofForward is, bit for bit, what `proofForward` gives it alone, on the wasm backend (1 and 2 threads), on ref and
+ * on WebGPU (lavapipe in CI, never skipped, as test/kernels/webgpu.test.ts), under proof v4 (sketches of every row) and v2 (challenged rows); with sequences of different lengths (right
  * padding), sequences under 4 tokens (run alone), a P = 0 sequence, and a row budget that splits the group into
  * several batches. Hostile input refuses the whole call before any forward.
  */
@@ -11,6 +11,7 @@ import { parseQwen3Config, proofForward, proofForwards, qwen3ConfigJson, Qwen3Mo
 import { DEVNET, V4 } from '../../core/profile/index.ts';
 import { createNodeWasmBackend } from '../../kernels/wasm/node.ts';
 import { RefBackend } from '../../kernels/ref/index.ts';
+import { createNodeWebGPUBackend } from '../../kernels/webgpu/node-device.ts';
 import { randomTokens } from '../kernels/check.ts';
 
 const CFG = parseQwen3Config({
@@ -32,6 +33,7 @@ const backends: [string, () => Promise<ComputeBackend>][] = [
   ['wasm 1 thread', () => createNodeWasmBackend({ threads: 1 })],
   ['wasm 2 threads, every op split', () => createNodeWasmBackend({ threads: 2, minWork: 0 })],
   ['ref', async () => new RefBackend()],
+  ['webgpu', () => createNodeWebGPUBackend()],
 ];
 
 describe.each(backends)('proofForwards = proofForward per sequence, bit for bit (%s)', (_label, open) => {
