@@ -1,9 +1,10 @@
 /**
  * The batched proof forward (core/model/proof.ts `proofForwards`, what the validator's prover runs): every rollout's
  * ProofForward is, bit for bit, what `proofForward` gives it alone, on the wasm backend (1 and 2 threads), on ref and
- * on WebGPU (lavapipe in CI, never skipped, as test/kernels/webgpu.test.ts), under proof v4 (sketches of every row) and v2 (challenged rows); with sequences of different lengths (right
- * padding), sequences under 4 tokens (run alone), a P = 0 sequence, and a row budget that splits the group into
- * several batches. Hostile input refuses the whole call before any forward.
+ * on WebGPU (lavapipe in CI, never skipped, as test/kernels/webgpu.test.ts), under proof v4 (sketches of every row)
+ * and v2 (challenged rows); with sequences of different lengths (right padding), sequences under 4 tokens (run
+ * alone), a P = 0 sequence, and a row budget that splits the group into several batches. Hostile input refuses the
+ * whole call before any forward.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ComputeBackend } from '../../core/compute/backend.ts';
