@@ -39,7 +39,7 @@ export function formatStages(r: StagesReport): string[] {
     'roofline (matmul of each shape, same run):',
     ...r.matmul.map((m) => `  ${m.shape} ${m.backend}: ${fmt(m.gflops)} GFLOP/s, ${fmt(m.gflops_per_cpu_s)} GFLOP per CPU-second (${m.problem})`),
     'verification / generation (completion tokens/s):',
-    ...r.ratios.map((x) => `  ${x.shape} ${x.backend}: ${fmt(x.verify_over_generate)}×`),
+    ...r.ratios.map((x) => `  ${x.shape} ${x.backend}: ${fmt(x.verify_over_generate)}×${x.work_ratio === null ? '' : ` (generation does ${fmt(x.work_ratio)}× the FLOPs of verification)`}`),
     ...(r.notes.length ? ['left out:', ...r.notes.map((n) => `  ${n.shape} ${n.backend}: ${n.reason}`)] : []),
   ];
 }

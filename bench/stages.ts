@@ -90,8 +90,12 @@ export interface StagesReport {
   /** matmul GFLOP/s per backend and shape: the roofline. */
   matmul: { shape: string; backend: string; gflops: number; gflops_per_cpu_s: number; problem: string }[];
   rows: StageRow[];
-  /** verify tokens/s over generate tokens/s per backend and shape. */
-  ratios: { shape: string; backend: string; verify_over_generate: number }[];
+  /**
+   * verify tokens/s over generate tokens/s per backend and shape, and the FLOPs of generating the group over those
+   * of verifying it: verify/generate = work_ratio × (verify's GFLOP/s ÷ generate's), so the work ratio times the
+   * efficiency gap bounds what a faster verifier can reach.
+   */
+  ratios: { shape: string; backend: string; verify_over_generate: number; work_ratio: number | null }[];
   notes: BenchNote[];
 }
 
@@ -361,7 +365,10 @@ export async function benchStages(o: StagesOptions = {}): Promise<StagesReport> 
       }
       const gen = report.rows.find((r) => r.shape === shape && r.backend === backend && r.stage === 'generate');
       const ver = report.rows.find((r) => r.shape === shape && r.backend === backend && r.stage === 'verify');
-      if (gen && ver) report.ratios.push({ shape, backend, verify_over_generate: ver.tokens_per_s / gen.tokens_per_s });
+      if (gen && ver) {
+        const work = gen.gflops !== null && ver.gflops !== null ? (gen.gflops * gen.ms) / (ver.gflops * ver.ms) : null;
+        report.ratios.push({ shape, backend, verify_over_generate: ver.tokens_per_s / gen.tokens_per_s, work_ratio: work });
+      }
     }
   }
   return report;
@@ -380,16 +387,21 @@ function completionTokens(g: BenchGroup): number {
 }
 
 /**
- * Model FLOPs of a group: generation runs the prompt once per rollout (P − 1 positions, no LM head) then one position
- * per completion token with the full-vocabulary head; verification runs every position of every rollout with the
- * head on the completion positions.
+ * Model FLOPs of a group: generation runs the prompt once per rollout (P − 1 positions, no LM head), one position per
+ * completion token with the full-vocabulary head, and the commitments' teacher-forced forward over every position (no
+ * head); verification runs every position of every rollout with the head on the completion positions.
  */
 function groupFlops(cfg: Qwen3Config, g: BenchGroup, stage: 'generate' | 'verify'): number {
   let flops = 0;
   for (const r of g.rollouts) {
     const P = r.promptLength;
     for (let t = 0; t < r.tokens.length; t++) {
-      if (stage === 'generate' && t === r.tokens.length - 1) continue; // the last token is sampled, never fed
+      if (stage === 'generate') {
+        // the commitments' teacher-forced forward (sketchesOf: every position, no LM head), then the prefill and
+        // decode (the last token is sampled, never fed)
+        flops += positionFlops(cfg, t + 1, false);
+        if (t === r.tokens.length - 1) continue;
+      }
       flops += positionFlops(cfg, t + 1, t >= P - 1);
     }
   }
