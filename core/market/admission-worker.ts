@@ -112,8 +112,8 @@ export function parseRejected(rejection: Rejection): GradeResult {
 
 /** Stage C from the schema on, over the JSON value of the revealed body. Never throws on miner input. */
 export function gradeRevealJson(receipt: Receipt, json: unknown, ctx: WindowContext, deps: WorkerDeps): GradeResult {
-  const a = authenticateReveal(receipt, json, ctx, deps);
-  return 'done' in a ? a.done : gradeAuthenticated(a.sub, receipt.env, ctx, deps, a.request, a.rejected);
+  const b = bindReveal(receipt, json, ctx, deps);
+  return 'done' in b ? b.done : gradeBound(b, ctx, deps);
 }
 
 /**
@@ -124,18 +124,30 @@ export function gradeRevealJson(receipt: Receipt, json: unknown, ctx: WindowCont
  * input; a grader failure is left for `computeReward` to report (WORKER_DROPPED for an outage).
  */
 export async function gradeRevealJsonAsync(receipt: Receipt, json: unknown, ctx: WindowContext, deps: WorkerDeps): Promise<GradeResult> {
-  const a = authenticateReveal(receipt, json, ctx, deps);
-  if ('done' in a) return a.done;
-  await warmAsyncGrader(a.sub, receipt.env, deps);
-  return gradeAuthenticated(a.sub, receipt.env, ctx, deps, a.request, a.rejected);
+  const b = bindReveal(receipt, json, ctx, deps);
+  if ('done' in b) return b.done;
+  const { env, problem } = b;
+  if (env.computeRewardAsync) await Promise.allSettled(b.texts.map((t) => env.computeRewardAsync!(problem, t)));
+  return gradeBound(b, ctx, deps);
 }
 
-type Authenticated =
-  | { readonly done: GradeResult }
-  | { readonly sub: ParsedSubmission; readonly request: BatchSubmissionRequest; readonly rejected: (r: Rejection, extra?: Partial<GradeResult>) => GradeResult };
+/** An authenticated group whose prompt binds: its environment, problem and completion texts. */
+interface Bound {
+  readonly sub: ParsedSubmission;
+  readonly request: BatchSubmissionRequest;
+  readonly rejected: (r: Rejection, extra?: Partial<GradeResult>) => GradeResult;
+  readonly envName: string;
+  readonly env: Environment;
+  readonly envProfile: Profile['environments'][string];
+  readonly problem: Problem;
+  readonly texts: readonly string[];
+}
 
-/** Stage C up to authentication: schema, routing = the receipt's, the receipt's env, signatures (`done`: the verdict). */
-function authenticateReveal(receipt: Receipt, json: unknown, ctx: WindowContext, deps: WorkerDeps): Authenticated {
+/**
+ * Stage C up to the rewards: schema, routing = the receipt's, the receipt's env, signatures, the env served, prompt
+ * binding (`done`: the verdict).
+ */
+function bindReveal(receipt: Receipt, json: unknown, ctx: WindowContext, deps: WorkerDeps): { readonly done: GradeResult } | Bound {
   const { profile: p } = deps;
   const out = unparsed;
   const parsed = parseSubmissionRequest(json, p);
@@ -148,57 +160,38 @@ function authenticateReveal(receipt: Receipt, json: unknown, ctx: WindowContext,
   if (stray >= 0) return { done: out({ request, rejection: reject(Reason.PRECOMMIT_INVALID, `env_name "${request.rollouts[stray]!.env_name}", precommitted "${receipt.env}"`, `rollouts[${stray}].env_name`) }) };
   const auth = authenticateSubmission(json, { profile: p, randomness: ctx.randomness });
   if (!auth.ok) return { done: out({ request, authenticated: POST_SIGNATURE.has(auth.rejection.reason), rejection: auth.rejection }) };
-  return { sub: auth.value, request, rejected: (rejection, extra = {}) => out({ request, authenticated: true, rejection, ...extra }) };
-}
-
-/** Awaits the environment's `computeRewardAsync` on every completion of an authenticated group whose prompt binds. */
-async function warmAsyncGrader(sub: ParsedSubmission, envName: string, deps: WorkerDeps): Promise<void> {
-  const env = Object.hasOwn(deps.envs, envName) ? deps.envs[envName] : undefined;
-  if (!env?.computeRewardAsync) return;
-  let problem: Problem;
-  try {
-    problem = env.getProblem(sub.prompt_idx);
-  } catch {
-    return; // the synchronous stage reports it
-  }
-  const canonical = deps.tokenizer.encode(problem.prompt);
-  if (sub.rollouts.some((ro) => ro.commit.rollout.prompt_length !== canonical.length || canonical.some((t, j) => ro.tokens[j] !== t))) return; // PROMPT_MISMATCH, ungraded
-  await Promise.allSettled(sub.rollouts.map((ro) => env.computeRewardAsync!(problem, deps.tokenizer.decode(ro.tokens.slice(ro.commit.rollout.prompt_length)))));
-}
-
-function gradeAuthenticated(
-  sub: ParsedSubmission,
-  envName: string,
-  ctx: WindowContext,
-  deps: WorkerDeps,
-  request: BatchSubmissionRequest,
-  rejected: (r: Rejection, extra?: Partial<GradeResult>) => GradeResult,
-): GradeResult {
-  const { profile: p } = deps;
+  const sub = auth.value;
+  const rejected = (rejection: Rejection, extra: Partial<GradeResult> = {}): GradeResult => out({ request, authenticated: true, rejection, ...extra });
+  const envName = receipt.env;
   const env = deps.envs[envName];
   const envProfile = p.environments[envName];
-  if (!env || !envProfile) return rejected(reject(Reason.BAD_SCHEMA, `environment "${envName}" is not served`));
+  if (!env || !envProfile) return { done: rejected(reject(Reason.BAD_SCHEMA, `environment "${envName}" is not served`)) };
   const problem = env.getProblem(sub.prompt_idx);
   const canonical = deps.tokenizer.encode(problem.prompt);
   for (const [i, ro] of sub.rollouts.entries()) {
     const P = ro.commit.rollout.prompt_length;
     if (P !== canonical.length || canonical.some((t, j) => ro.tokens[j] !== t)) {
-      return rejected(reject(Reason.PROMPT_MISMATCH, `the first ${P} tokens are not the ${canonical.length}-token canonical encoding of prompt ${sub.prompt_idx}`, `rollouts[${i}].tokens`));
+      return { done: rejected(reject(Reason.PROMPT_MISMATCH, `the first ${P} tokens are not the ${canonical.length}-token canonical encoding of prompt ${sub.prompt_idx}`, `rollouts[${i}].tokens`)) };
     }
   }
+  const texts = sub.rollouts.map((ro) => deps.tokenizer.decode(ro.tokens.slice(ro.commit.rollout.prompt_length)));
+  return { sub, request, rejected, envName, env, envProfile, problem, texts };
+}
+
+/** Stage C from the rewards on: graded, zone, malformed box, near-clones. */
+function gradeBound(b: Bound, ctx: WindowContext, deps: WorkerDeps): GradeResult {
+  const { profile: p } = deps;
+  const { sub, request, rejected, envName, env, envProfile, problem, texts } = b;
   const grade = deps.grade ?? gradeCompletion;
   const eos = new Set(p.model.eosTokenIds);
-  const texts: string[] = [];
   const rewards: number[] = [];
   for (const [i, ro] of sub.rollouts.entries()) {
-    const text = deps.tokenizer.decode(ro.tokens.slice(ro.commit.rollout.prompt_length));
-    const g = grade(env, problem, text);
+    const g = grade(env, problem, texts[i]!);
     if (!g.ok && g.fault === 'outage') return rejected(reject(Reason.WORKER_DROPPED, `grader outage: ${g.detail}`), { validatorDrop: true });
     if (!g.ok) return rejected(reject(Reason.REWARD_MISMATCH, `the grader failed on this completion: ${g.detail}`, `rollouts[${i}]`));
     if (envProfile.rewardKind === 'binary' && !(Math.abs(g.reward - ro.reward) <= p.checks.rewardTolerance)) {
       return rejected(reject(Reason.REWARD_MISMATCH, `claimed ${ro.reward}, recomputed ${g.reward}`, `rollouts[${i}].reward`));
     }
-    texts.push(text);
     rewards.push(g.reward); // fractional (code) envs: the claim is overwritten
   }
   const shapes = sub.rollouts.map((ro, i) => ({ truncated: !eos.has(ro.tokens[ro.tokens.length - 1]!), hasBox: hasAnyBox(texts[i]!) }));
