@@ -24,7 +24,7 @@
  */
 import { BeaconError, type Beacon, type BeaconErrorReason } from '../../core/interfaces/beacon.ts';
 import type { Profile } from '../../core/profile/index.ts';
-import { windowRandomness } from '../../core/protocol/randomness.ts';
+import { drandRoundTime, windowRandomness } from '../../core/protocol/randomness.ts';
 import { verifyQuicknetBeacon } from './verify.ts';
 
 /** The scheme every quicknet-format beacon uses (drand's name for it). */
@@ -99,7 +99,7 @@ export function verifyWindowBeacon(
     return fail('randomness_mismatch', `the randomness at /state is not derived from ${p.beacon} round ${p.round} (windowRandomness(sha256(signature), round)); the validator chose it some other way`);
   }
   if (freshness && p.beacon === 'drand-quicknet') {
-    const published = trusted.genesisTime + (p.round as number - 1) * trusted.periodSeconds;
+    const published = drandRoundTime(p.round as number, trusted);
     const age = freshness.nowSeconds - published;
     const at = new Date(published * 1000).toISOString();
     if (age > freshness.maxAgeSeconds) {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEVNET, V4 } from '../../core/profile/index.ts';
-import { windowRandomness } from '../../core/protocol/randomness.ts';
+import { drandRoundTime, windowRandomness } from '../../core/protocol/randomness.ts';
 import { signerFromSeed } from '../../core/protocol/sr25519.ts';
 import { fastDevnetProfile } from '../../hosts/node/devnet/devnet.ts';
 import { startMiner } from '../../hosts/node/devnet/miner-host.ts';
@@ -54,7 +54,7 @@ describe('verifyWindowBeacon (recorded quicknet rounds)', () => {
   });
 
   it('freshness (drand-quicknet): a round older than the bound is stale, a round ahead of the clock too, a local beacon is not timed', () => {
-    const published = DEVNET.drand.genesisTime + (b.round - 1) * DEVNET.drand.periodSeconds;
+    const published = drandRoundTime(b.round, DEVNET.drand);
     const maxAge = beaconMaxAgeSeconds(V4);
     expect(maxAge).toBe(100 + 33 + 2 * 3 + 30);
     const at = (nowSeconds: number) => verifyWindowBeacon(proof, expected, DEVNET.drand, { nowSeconds, maxAgeSeconds: maxAge });
@@ -123,7 +123,7 @@ describe('a validator on beacon-drand, a miner checking its windows', () => {
     expect(state.randomness).toBe(windowRandomness(last.randomness, last.round));
     const lines: string[] = [];
     // the recorded round is old: the miner's clock is set to just after it was published
-    const published = host.profile.drand.genesisTime + (last.round - 1) * host.profile.drand.periodSeconds;
+    const published = drandRoundTime(last.round, host.profile.drand);
     const check = beaconWindowCheck(host.url, host.profile, (l) => lines.push(l), 'm', 0, beaconMaxAgeSeconds(host.profile), () => published + 4);
     expect(await check(state)).toEqual({ ok: true, round: last.round, beacon: 'drand-quicknet' });
     expect(lines).toEqual([`m: window ${state.window_n} beacon verified (drand-quicknet round ${last.round}, BLS)`]);
