@@ -258,11 +258,16 @@ export const PROOF_BATCH_ROWS = 2048;
  * attention never reads a later position, every row of a matmul, norm and RoPE is computed alone, and the wasm
  * backend reduces each row in an order independent of the row count once the call has 4 rows or more; so a sequence
  * of 4 tokens or more gets the same bits in a batch as alone (test/model/proof-batch.test.ts). Shorter ones run
- * alone. Throws (before any forward) on a token id outside the vocabulary or a bad prompt length or position.
+ * alone. The sequences share one randomness and profile (a group's rollouts do). Throws (before any forward) on a
+ * token id outside the vocabulary, a bad prompt length or position, or sequences that do not share them.
  */
 export async function proofForwards(
   model: Qwen3Model, seqs: readonly { readonly tokens: ArrayLike<number>; readonly opts: ProofForwardOptions }[], batchRows = PROOF_BATCH_ROWS,
 ): Promise<ProofForward[]> {
+  const first = seqs[0]?.opts;
+  if (seqs.some((x) => x.opts.randomness !== first!.randomness || x.opts.profile !== first!.profile)) {
+    throw new RangeError('proofForwards: the sequences of one call share the window randomness and the profile (a group\'s rollouts do)');
+  }
   const checked = seqs.map((x) => checkInputs(model, x.tokens, x.opts));
   const out: ProofForward[] = new Array(checked.length);
   let i = 0;
@@ -292,12 +297,8 @@ async function batchHidden(model: Qwen3Model, batch: readonly Checked[], T: numb
   batch.forEach((c, b) => ids.set(c.ids, b * T));
   const hidden = model.hiddenForward(ids, B, T);
   try {
-    const { opts } = batch[0]!;
-    const v4 = batch.filter((c) => c.opts.profile.proof.scheme !== 'v2');
-    if (v4.length > 0 && v4.length < B) throw new RangeError('proofForwards: one batch mixes proof schemes');
-    // (one sketch call: every sequence of a prover call shares the window's randomness and profile)
-    if (v4.some((c) => c.opts.randomness !== opts.randomness || c.opts.profile.grail !== opts.profile.grail)) throw new RangeError('proofForwards: sequences of one batch differ in randomness or profile');
-    const sketches = v4.length ? await be.sketchForward(hidden, rVec(opts.randomness, opts.profile.grail), B, T, cfg.C, opts.profile.grail) : null;
+    const { opts } = batch[0]!; // one sketch call: the sequences share the randomness and profile (proofForwards)
+    const sketches = opts.profile.proof.scheme !== 'v2' ? await be.sketchForward(hidden, rVec(opts.randomness, opts.profile.grail), B, T, cfg.C, opts.profile.grail) : null;
     return { host: await be.download(hidden), sketches };
   } finally {
     be.dispose(hidden);

@@ -68,9 +68,10 @@ describe.each(backends)('proofForwards = proofForward per sequence, bit for bit 
     expect((await proofForwards(model, input, 30)).map(bits)).toEqual(alone);
   });
 
-  it('a token outside the vocabulary anywhere refuses the whole call', async () => {
+  it('a token outside the vocabulary anywhere, or sequences of different windows, refuse the whole call', async () => {
     const o = { promptLength: 2, randomness: RANDOMNESS, profile: V4, eosTokenIds: [] };
     await expect(proofForwards(model, [{ tokens: [1, 2, 3, 4, 5], opts: o }, { tokens: [1, 2, CFG.V, 4], opts: o }])).rejects.toThrow(/token 97 at position 2 outside \[0, 97\)/);
     await expect(proofForwards(model, [{ tokens: [1, 2, 3, 4, 5], opts: { ...o, promptLength: 9 } }])).rejects.toThrow(/prompt length 9/);
+    await expect(proofForwards(model, [{ tokens: [1, 2, 3, 4, 5], opts: o }, { tokens: [1, 2, 3, 4], opts: { ...o, randomness: 'ab'.repeat(32) } }])).rejects.toThrow(/share the window randomness and the profile/);
   });
 });
