@@ -202,8 +202,12 @@ export class WasmBackend implements ComputeBackend, BackwardOps {
 
   /** out (N,OC) = inp (N,C) · wᵀ over the threads (split by out-channels). */
   private matmul(out: number, inp: number, w: number, N: number, C: number, OC: number, wBf16: number): void {
-    const scratch = { arg: 7, base: this.scratch, stride: this.k.PACK_BYTES.value as number };
-    this.par('matmulRange', OC, 8, 2 * N * C * OC, (lo, hi) => [out, inp, w, N, C, OC, wBf16, 0, lo, hi], scratch);
+    this.par('matmulRange', OC, 8, 2 * N * C * OC, (lo, hi) => [out, inp, w, N, C, OC, wBf16, 0, lo, hi], this.matmulScratch());
+  }
+
+  /** Where `matmulRange` (argument 7) takes the running thread's packing scratch. */
+  private matmulScratch(): ChunkScratch {
+    return { arg: 7, base: this.scratch, stride: this.k.PACK_BYTES.value as number };
   }
 
   /** An elementwise kernel `name(...ptrs, N)` split by elements (ptrs of f32 arrays). */
@@ -344,14 +348,12 @@ export class WasmBackend implements ComputeBackend, BackwardOps {
     // each weight's out-channels cut into a share of the chunks proportional to its width; every chunk is a plain
     // matmulRange of one weight, so each output element is reduced exactly as matmulForward reduces it
     const want = Math.min(MAX_CHUNKS, this.pool.size * CHUNKS_PER_THREAD * outs.length);
-    const chunks: number[][] = [];
-    outs.forEach((o, i) => {
+    const chunks = outs.flatMap((o, i) => {
       const OC = OCs[i]!;
       const parts = Math.max(1, Math.min(Math.floor(want / outs.length), Math.round((want * OC) / total)));
-      for (const [lo, hi] of splitRange(OC, parts, 8)) chunks.push([ptr(o), ptr(inp), ptr(weights[i]!), N, C, OC, weights[i]!.dtype === 'bf16' ? 1 : 0, 0, lo, hi]);
+      return splitRange(OC, parts, 8).map(([lo, hi]) => [ptr(o), ptr(inp), ptr(weights[i]!), N, C, OC, weights[i]!.dtype === 'bf16' ? 1 : 0, 0, lo, hi]);
     });
-    const fn = this.k.matmulRange as unknown as (...a: number[]) => void;
-    this.pool.run('matmulRange', chunks, { arg: 7, base: this.scratch, stride: this.k.PACK_BYTES.value as number }, fn);
+    this.pool.run('matmulRange', chunks, this.matmulScratch(), this.k.matmulRange as unknown as (...a: number[]) => void);
   }
 
   ropeForward(out: Tensor<'f32'>, inp: Tensor<'f32'>, B: number, T: number, NH: number, HD: number, past: number, theta: number): void {
