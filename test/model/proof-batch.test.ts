@@ -50,20 +50,17 @@ describe.each(backends)('proofForwards = proofForward per sequence, bit for bit 
   const seqs = [[5, 12], [5, 9], [3, 3], [5, 20], [0, 7], [5, 6]].map(([P, L], i) => ({ P: P!, tokens: Array.from(randomTokens(L!, CFG.V, 40 + i)) }));
 
   it.each([['v4', V4], ['v2', DEVNET]] as const)('%s, one batch and a row budget of 30 (several batches)', async (_s, profile) => {
-    const opts = (P: number, m: number) => ({
-      promptLength: P, randomness: RANDOMNESS, profile, eosTokenIds: [3, 7],
-      ...(profile.proof.scheme === 'v2' ? { sketchPositions: [P, P + 1].filter((p) => p < 20) } : {}),
-      seed: { promptIdx: 11, checkpointHash: 'ab'.repeat(20), rolloutIndex: m },
-    });
+    // v2: the first two completion rows are the challenged ones (as the prover's challenge would name some)
+    const input = seqs.map((s, m) => ({
+      tokens: s.tokens,
+      opts: {
+        promptLength: s.P, randomness: RANDOMNESS, profile, eosTokenIds: [3, 7],
+        ...(profile.proof.scheme === 'v2' ? { sketchPositions: [s.P, s.P + 1].filter((p) => p < s.tokens.length) } : {}),
+        seed: { promptIdx: 11, checkpointHash: 'ab'.repeat(20), rolloutIndex: m },
+      },
+    }));
     const alone = [];
-    for (const [m, s] of seqs.entries()) {
-      const o = opts(s.P, m);
-      alone.push(bits(await proofForward(model, s.tokens, { ...o, ...(o.sketchPositions ? { sketchPositions: o.sketchPositions.filter((p) => p < s.tokens.length) } : {}) })));
-    }
-    const input = seqs.map((s, m) => {
-      const o = opts(s.P, m);
-      return { tokens: s.tokens, opts: { ...o, ...(o.sketchPositions ? { sketchPositions: o.sketchPositions.filter((p) => p < s.tokens.length) } : {}) } };
-    });
+    for (const x of input) alone.push(bits(await proofForward(model, x.tokens, x.opts)));
     expect((await proofForwards(model, input)).map(bits)).toEqual(alone);
     expect((await proofForwards(model, input, 30)).map(bits)).toEqual(alone);
   });
